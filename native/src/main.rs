@@ -1,0 +1,1045 @@
+//! cbd-walker: the native side of the Walker contract (src/core/walk.ts). The extension and the command line
+//! spawn it once and send it batches of requests; it measures directory trees the way `du -sb` does, several
+//! times faster than Node can, because it stats entries relative to an open directory and uses every core.
+//! src/core/nodewalk.ts gives byte-identical results in pure Node; keep the two in step.
+//!
+//! # Protocol (version 1)
+//!
+//! Binary, both ways. Integers are little-endian. Paths and texts are length-prefixed byte strings (raw bytes
+//! on Unix, UTF-8 on Windows), so a path may hold any byte; a NUL byte is refused per request with EINVAL.
+//!
+//! Client to helper, a batch is any number of requests followed by a flush marker:
+//!   walk   'W'  i32 depth  u32 len  path bytes
+//!   read   'R'  u32 maxBytes  u8 flags (bit 0 = stop at the first '\n')  u32 len  path bytes
+//!   flush  'F'
+//! End of input means "no more batches": the helper exits with status 0.
+//!
+//! Helper to client, every record is `u8 tag, u32 index, u32 bodyLen, body`:
+//!   'H'  hello, written once at start: index = protocol version, body = "cbd-walker <version>"
+//!   'w'  walk result for request `index` of the current batch. Body:
+//!          u32 n, then n entries:  u8 type ('d' 'f' 'l' 'o'), u64 bytes, u64 count, f64 mtimeMs, f64 newestMs,
+//!                                  u64 nlink, u32 len, rel bytes
+//!          u32 n, then n links:    u32 len, rel bytes, u32 len, key bytes ("dev:ino"), u64 nlink, u64 size, f64 mtimeMs
+//!          u32 n, then n errors:   u32 len, rel bytes, u32 len, errno code (ASCII, e.g. "ENOENT")
+//!   'r'  read result for request `index`: u8 1 then the content, or u8 0 then an errno code
+//!   'E'  batch end: index = number of requests in the batch, empty body; written after every answer of the batch
+//!   'X'  fatal protocol error: body = message; the helper then exits with status 2
+//! Answers within a batch come in completion order (the index says which request); batches never overlap.
+//! Times are `sec * 1000 + nsec / 1e6` computed in f64, the same arithmetic Node uses for `Stats.mtimeMs`.
+//!
+//! Options: `--version` prints the version and protocol and exits; `--threads N` sets the pool size
+//! (default: available parallelism, at most 8).
+
+use std::collections::VecDeque;
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+
+const PROTOCOL: u32 = 1;
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Output is written in large slices: one syscall per megabyte, not per record.
+const FLUSH_AT: usize = 1 << 20;
+/// Deep trees recurse; a generous stack costs only address space.
+const STACK: usize = 64 << 20;
+/// Guards against allocating for a garbage length prefix.
+const MAX_PATH: usize = 1 << 20;
+
+// ----------------------------------------------------------------------------------------------------------
+// File information
+
+#[derive(Clone, Copy)]
+struct Info {
+    kind: u8,
+    size: u64,
+    mtime: f64,
+    nlink: u64,
+    dev: u64,
+    ino: u64,
+}
+
+impl Info {
+    /// Regular files with several names are reported once per walk in `links` and never folded into totals,
+    /// so that a caller can count each inode once across any set of walks.
+    fn is_multi_link(&self) -> bool {
+        self.kind == b'f' && self.nlink > 1
+    }
+}
+
+fn ms(sec: i64, nsec: i64) -> f64 {
+    sec as f64 * 1000.0 + nsec as f64 / 1e6
+}
+
+fn kind_of(md: &Metadata) -> u8 {
+    let ft = md.file_type();
+    if ft.is_dir() {
+        b'd'
+    } else if ft.is_file() {
+        b'f'
+    } else if ft.is_symlink() {
+        b'l'
+    } else {
+        b'o'
+    }
+}
+
+#[cfg(unix)]
+fn info_of(md: &Metadata) -> Info {
+    use std::os::unix::fs::MetadataExt;
+    Info {
+        kind: kind_of(md),
+        size: md.len(),
+        mtime: ms(md.mtime(), md.mtime_nsec()),
+        nlink: md.nlink(),
+        dev: md.dev(),
+        ino: md.ino(),
+    }
+}
+
+// std gives no link count or file id on Windows without unstable features: every file counts as one link.
+#[cfg(not(unix))]
+fn info_of(md: &Metadata) -> Info {
+    use std::time::UNIX_EPOCH;
+    let mtime = match md.modified() {
+        Ok(t) => match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => ms(d.as_secs() as i64, d.subsec_nanos() as i64),
+            Err(e) => -ms(
+                e.duration().as_secs() as i64,
+                e.duration().subsec_nanos() as i64,
+            ),
+        },
+        Err(_) => 0.0,
+    };
+    Info {
+        kind: kind_of(md),
+        size: md.len(),
+        mtime,
+        nlink: 1,
+        dev: 0,
+        ino: 0,
+    }
+}
+
+#[cfg(unix)]
+fn name_bytes(name: &OsStr) -> std::borrow::Cow<'_, [u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    std::borrow::Cow::Borrowed(name.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn name_bytes(name: &OsStr) -> std::borrow::Cow<'_, [u8]> {
+    match name.to_string_lossy() {
+        std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+        std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
+    }
+}
+
+#[cfg(unix)]
+fn path_from_bytes(b: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(OsString::from_vec(b))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(b: Vec<u8>) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(&b).into_owned())
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// Errno names: the client expects the codes Node would give (libuv's names).
+
+fn code_of(e: &io::Error) -> &'static str {
+    if let Some(c) = e.raw_os_error().and_then(errno_name) {
+        return c;
+    }
+    match e.kind() {
+        io::ErrorKind::NotFound => "ENOENT",
+        io::ErrorKind::PermissionDenied => "EACCES",
+        io::ErrorKind::InvalidInput => "EINVAL",
+        _ => "EIO",
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn errno_name(n: i32) -> Option<&'static str> {
+    Some(match n {
+        1 => "EPERM",
+        2 => "ENOENT",
+        4 => "EINTR",
+        5 => "EIO",
+        6 => "ENXIO",
+        9 => "EBADF",
+        11 => "EAGAIN",
+        12 => "ENOMEM",
+        13 => "EACCES",
+        16 => "EBUSY",
+        19 => "ENODEV",
+        20 => "ENOTDIR",
+        21 => "EISDIR",
+        22 => "EINVAL",
+        23 => "ENFILE",
+        24 => "EMFILE",
+        27 => "EFBIG",
+        36 => "ENAMETOOLONG",
+        40 => "ELOOP",
+        75 => "EOVERFLOW",
+        95 => "ENOTSUP",
+        107 => "ENOTCONN",
+        110 => "ETIMEDOUT",
+        116 => "ESTALE",
+        _ => return None,
+    })
+}
+
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+fn errno_name(n: i32) -> Option<&'static str> {
+    Some(match n {
+        1 => "EPERM",
+        2 => "ENOENT",
+        4 => "EINTR",
+        5 => "EIO",
+        6 => "ENXIO",
+        9 => "EBADF",
+        12 => "ENOMEM",
+        13 => "EACCES",
+        16 => "EBUSY",
+        19 => "ENODEV",
+        20 => "ENOTDIR",
+        21 => "EISDIR",
+        22 => "EINVAL",
+        23 => "ENFILE",
+        24 => "EMFILE",
+        27 => "EFBIG",
+        35 => "EAGAIN",
+        60 => "ETIMEDOUT",
+        62 => "ELOOP",
+        63 => "ENAMETOOLONG",
+        70 => "ESTALE",
+        84 => "EOVERFLOW",
+        _ => return None,
+    })
+}
+
+#[cfg(windows)]
+fn errno_name(n: i32) -> Option<&'static str> {
+    Some(match n {
+        2 | 3 | 123 => "ENOENT",
+        5 => "EPERM",
+        32 | 33 => "EBUSY",
+        206 => "ENAMETOOLONG",
+        267 => "ENOTDIR",
+        1921 => "ELOOP",
+        _ => return None,
+    })
+}
+
+#[cfg(not(any(unix, windows)))]
+fn errno_name(_n: i32) -> Option<&'static str> {
+    None
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// A walk's output, already in wire format so that assembling results is a plain copy.
+
+#[derive(Default)]
+struct Out {
+    ent: Vec<u8>,
+    n_ent: u32,
+    lnk: Vec<u8>,
+    n_lnk: u32,
+    err: Vec<u8>,
+    n_err: u32,
+}
+
+fn put_bytes(v: &mut Vec<u8>, b: &[u8]) {
+    v.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    v.extend_from_slice(b);
+}
+
+// Byte offsets inside an entry record, used to fill in a directory's totals once its children are done.
+const AT_BYTES: usize = 1;
+const AT_COUNT: usize = 9;
+const AT_NEWEST: usize = 25;
+
+impl Out {
+    #[allow(clippy::too_many_arguments)]
+    fn entry(
+        &mut self,
+        kind: u8,
+        bytes: u64,
+        count: u64,
+        mtime: f64,
+        newest: f64,
+        nlink: u64,
+        rel: &[u8],
+    ) -> usize {
+        let at = self.ent.len();
+        let v = &mut self.ent;
+        v.push(kind);
+        v.extend_from_slice(&bytes.to_le_bytes());
+        v.extend_from_slice(&count.to_le_bytes());
+        v.extend_from_slice(&mtime.to_le_bytes());
+        v.extend_from_slice(&newest.to_le_bytes());
+        v.extend_from_slice(&nlink.to_le_bytes());
+        put_bytes(v, rel);
+        self.n_ent += 1;
+        at
+    }
+
+    fn patch(&mut self, at: usize, t: &Totals) {
+        self.ent[at + AT_BYTES..at + AT_BYTES + 8].copy_from_slice(&t.bytes.to_le_bytes());
+        self.ent[at + AT_COUNT..at + AT_COUNT + 8].copy_from_slice(&t.count.to_le_bytes());
+        self.ent[at + AT_NEWEST..at + AT_NEWEST + 8].copy_from_slice(&t.newest.to_le_bytes());
+    }
+
+    fn link(&mut self, rel: &[u8], i: &Info) {
+        let v = &mut self.lnk;
+        put_bytes(v, rel);
+        put_bytes(v, format!("{}:{}", i.dev, i.ino).as_bytes());
+        v.extend_from_slice(&i.nlink.to_le_bytes());
+        v.extend_from_slice(&i.size.to_le_bytes());
+        v.extend_from_slice(&i.mtime.to_le_bytes());
+        self.n_lnk += 1;
+    }
+
+    fn error(&mut self, rel: &[u8], code: &str) {
+        put_bytes(&mut self.err, rel);
+        put_bytes(&mut self.err, code.as_bytes());
+        self.n_err += 1;
+    }
+
+    fn append(&mut self, o: Out) {
+        self.ent.extend_from_slice(&o.ent);
+        self.n_ent += o.n_ent;
+        self.lnk.extend_from_slice(&o.lnk);
+        self.n_lnk += o.n_lnk;
+        self.err.extend_from_slice(&o.err);
+        self.n_err += o.n_err;
+    }
+
+    fn body_len(&self) -> usize {
+        12 + self.ent.len() + self.lnk.len() + self.err.len()
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Totals {
+    bytes: u64,
+    count: u64,
+    newest: f64,
+}
+
+impl Totals {
+    fn add(&mut self, o: &Totals) {
+        self.bytes += o.bytes;
+        self.count += o.count;
+        if o.newest > self.newest {
+            self.newest = o.newest;
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// Walking
+
+struct Child {
+    name: OsString,
+    info: Result<Info, &'static str>,
+}
+
+/// Lists a directory with each child's lstat, sorted by name. `DirEntry::metadata` stats relative to the open
+/// directory (fstatat/statx on Unix), which avoids resolving the full path once per entry. The directory
+/// handle is closed before returning, so a deep walk holds one open directory per thread.
+fn list_dir(path: &Path) -> Result<Vec<Child>, &'static str> {
+    let rd = fs::read_dir(path).map_err(|e| code_of(&e))?;
+    let mut v = Vec::new();
+    for de in rd {
+        // A failure in the middle of a listing drops the partial list, as Node's readdir would.
+        let de = de.map_err(|e| code_of(&e))?;
+        let info = match de.metadata() {
+            Ok(m) => Ok(info_of(&m)),
+            Err(e) => Err(code_of(&e)),
+        };
+        v.push(Child {
+            name: de.file_name(),
+            info,
+        });
+    }
+    v.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    Ok(v)
+}
+
+fn push_name(rel: &mut Vec<u8>, base: usize, name: &OsStr) {
+    rel.truncate(base);
+    if base > 0 {
+        rel.push(b'/');
+    }
+    rel.extend_from_slice(&name_bytes(name));
+}
+
+fn is_dir(c: &Child) -> bool {
+    matches!(c.info, Ok(i) if i.kind == b'd')
+}
+
+struct Walk<'p> {
+    pool: &'p Pool,
+    depth: i32,
+}
+
+impl Walk<'_> {
+    /// A non-directory (or a directory seen at depth -1): counted in `t` unless it is a multi-link file.
+    fn leaf(&self, out: &mut Out, rel: &[u8], emit: bool, i: &Info, t: &mut Totals) {
+        if i.is_multi_link() {
+            out.link(rel, i);
+            if emit {
+                out.entry(i.kind, 0, 0, i.mtime, i.mtime, i.nlink, rel);
+            }
+        } else {
+            t.bytes += i.size;
+            t.count += 1;
+            if emit {
+                out.entry(i.kind, i.size, 1, i.mtime, i.mtime, i.nlink, rel);
+            }
+        }
+        if i.mtime > t.newest {
+            t.newest = i.mtime;
+        }
+    }
+
+    fn dir(
+        &self,
+        out: &mut Out,
+        path: &mut PathBuf,
+        rel: &mut Vec<u8>,
+        level: i32,
+        own: &Info,
+    ) -> Totals {
+        let at = if level <= self.depth {
+            Some(out.entry(b'd', 0, 0, own.mtime, own.mtime, own.nlink, rel))
+        } else {
+            None
+        };
+        let mut t = Totals {
+            bytes: own.size,
+            count: 1,
+            newest: own.mtime,
+        };
+        match list_dir(path) {
+            Err(code) => out.error(rel, code),
+            Ok(children) => {
+                if children.iter().filter(|c| is_dir(c)).nth(1).is_some() && self.pool.wants_work()
+                {
+                    self.children_forked(out, path, rel, level + 1, &children, &mut t);
+                } else {
+                    self.children(out, path, rel, level + 1, &children, &mut t);
+                }
+            }
+        }
+        if let Some(at) = at {
+            out.patch(at, &t);
+        }
+        t
+    }
+
+    fn children(
+        &self,
+        out: &mut Out,
+        path: &mut PathBuf,
+        rel: &mut Vec<u8>,
+        level: i32,
+        children: &[Child],
+        t: &mut Totals,
+    ) {
+        let base = rel.len();
+        let emit = level <= self.depth;
+        for c in children {
+            push_name(rel, base, &c.name);
+            match &c.info {
+                Err(code) => out.error(rel, code),
+                Ok(i) if i.kind == b'd' => {
+                    path.push(&c.name);
+                    let ct = self.dir(out, path, rel, level, i);
+                    path.pop();
+                    t.add(&ct);
+                }
+                Ok(i) => self.leaf(out, rel, emit, i, t),
+            }
+        }
+        rel.truncate(base);
+    }
+
+    /// Same result as `children`, but the subdirectories become jobs that idle threads can take. The owner runs
+    /// the jobs nobody took (last first, while thieves take from the front), then stitches the outputs together in
+    /// name order, so the result does not depend on who ran what.
+    fn children_forked(
+        &self,
+        out: &mut Out,
+        path: &Path,
+        rel: &mut Vec<u8>,
+        level: i32,
+        children: &[Child],
+        t: &mut Totals,
+    ) {
+        let base = rel.len();
+        let emit = level <= self.depth;
+        let jobs: Vec<Option<Arc<SubJob>>> = children
+            .iter()
+            .map(|c| match c.info {
+                Ok(i) if i.kind == b'd' => {
+                    push_name(rel, base, &c.name);
+                    Some(Arc::new(SubJob {
+                        claimed: AtomicBool::new(false),
+                        done: AtomicBool::new(false),
+                        path: path.join(&c.name),
+                        rel: rel.clone(),
+                        level,
+                        depth: self.depth,
+                        info: i,
+                        result: Mutex::new(None),
+                    }))
+                }
+                _ => None,
+            })
+            .collect();
+        self.pool
+            .push(jobs.iter().flatten().map(|j| Job::Sub(j.clone())));
+        for j in jobs.iter().rev().flatten() {
+            if j.claim() {
+                j.run(self.pool);
+            }
+        }
+        for (c, j) in children.iter().zip(jobs) {
+            push_name(rel, base, &c.name);
+            match (&c.info, j) {
+                (_, Some(j)) => {
+                    let (o, ct) = self.pool.wait_for(&j);
+                    out.append(o);
+                    t.add(&ct);
+                }
+                (Err(code), None) => out.error(rel, code),
+                (Ok(i), None) => self.leaf(out, rel, emit, i, t),
+            }
+        }
+        rel.truncate(base);
+    }
+}
+
+fn walk_request(pool: &Pool, path: &Path, depth: i32) -> Out {
+    let mut out = Out::default();
+    let md = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            out.error(b"", code_of(&e));
+            return out;
+        }
+    };
+    let info = info_of(&md);
+    let w = Walk { pool, depth };
+    if info.kind == b'd' && depth >= 0 {
+        w.dir(&mut out, &mut path.to_path_buf(), &mut Vec::new(), 0, &info);
+    } else {
+        let mut t = Totals {
+            bytes: 0,
+            count: 0,
+            newest: info.mtime,
+        };
+        w.leaf(&mut out, b"", true, &info, &mut t);
+    }
+    out
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// Reading small files
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const OPEN_FLAGS: i32 = if cfg!(any(
+    target_arch = "arm",
+    target_arch = "aarch64",
+    target_arch = "powerpc",
+    target_arch = "powerpc64"
+)) {
+    0o100000 | 0o4000 // O_NOFOLLOW | O_NONBLOCK
+} else if cfg!(any(
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc64"
+)) {
+    0x20000 // O_NOFOLLOW only; the lstat check below already refuses FIFOs
+} else {
+    0o400000 | 0o4000
+};
+
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+const OPEN_FLAGS: i32 = 0x100 | 0x4; // BSD and macOS: O_NOFOLLOW | O_NONBLOCK
+
+fn open_nofollow(path: &Path) -> io::Result<File> {
+    let mut o = fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(OPEN_FLAGS);
+    }
+    o.open(path)
+}
+
+/// Refuses anything but a regular file, before opening (so a FIFO never blocks us) and again on the open
+/// handle (so a file swapped for a symlink in between is not followed).
+fn read_request(path: &Path, max: u64, first_line: bool) -> Result<Vec<u8>, &'static str> {
+    let check = |md: &Metadata| -> Result<(), &'static str> {
+        match kind_of(md) {
+            b'f' => Ok(()),
+            b'l' => Err("ELOOP"),
+            b'd' => Err("EISDIR"),
+            _ => Err("EINVAL"),
+        }
+    };
+    check(&fs::symlink_metadata(path).map_err(|e| code_of(&e))?)?;
+    let mut f = match open_nofollow(path) {
+        Ok(f) => f,
+        Err(e) => {
+            return Err(match fs::symlink_metadata(path) {
+                Ok(m) if m.file_type().is_symlink() => "ELOOP",
+                _ => code_of(&e),
+            })
+        }
+    };
+    let md = f.metadata().map_err(|e| code_of(&e))?;
+    check(&md)?;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut scanned = 0;
+    while (buf.len() as u64) < max {
+        let left = max - buf.len() as u64;
+        // Size the read from the file's length so small files cost one read and no large zeroing.
+        let hint = md
+            .len()
+            .saturating_sub(buf.len() as u64)
+            .saturating_add(1)
+            .clamp(4096, 1 << 20);
+        let want = left.min(hint) as usize;
+        let len = buf.len();
+        buf.resize(len + want, 0);
+        let n = loop {
+            match f.read(&mut buf[len..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(code_of(&e)),
+            }
+        };
+        buf.truncate(len + n);
+        if n == 0 {
+            break;
+        }
+        if first_line {
+            if let Some(p) = buf[scanned..].iter().position(|&b| b == b'\n') {
+                buf.truncate(scanned + p);
+                break;
+            }
+            scanned = buf.len();
+        }
+    }
+    Ok(buf)
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// Output
+
+struct Output {
+    buf: Vec<u8>,
+    sink: File,
+}
+
+#[cfg(unix)]
+fn stdout_file() -> File {
+    use std::os::unix::io::{AsRawFd, FromRawFd};
+    // SAFETY: fd 1 stays open for the life of the process and this is its only writer.
+    unsafe { File::from_raw_fd(io::stdout().as_raw_fd()) }
+}
+
+#[cfg(windows)]
+fn stdout_file() -> File {
+    use std::os::windows::io::{AsRawHandle, FromRawHandle};
+    // SAFETY: the standard output handle stays open for the life of the process and this is its only writer.
+    unsafe { File::from_raw_handle(io::stdout().as_raw_handle()) }
+}
+
+impl Output {
+    fn header(&mut self, tag: u8, index: u32, body: usize) {
+        self.buf.push(tag);
+        self.buf.extend_from_slice(&index.to_le_bytes());
+        self.buf.extend_from_slice(&(body as u32).to_le_bytes());
+    }
+
+    fn walk(&mut self, index: u32, mut o: Out) {
+        if o.body_len() > u32::MAX as usize {
+            o = Out::default();
+            o.error(b"", "E2BIG");
+        }
+        self.header(b'w', index, o.body_len());
+        for (n, part) in [(o.n_ent, &o.ent), (o.n_lnk, &o.lnk), (o.n_err, &o.err)] {
+            self.buf.extend_from_slice(&n.to_le_bytes());
+            self.buf.extend_from_slice(part);
+        }
+        self.maybe_flush();
+    }
+
+    fn read(&mut self, index: u32, r: Result<Vec<u8>, &'static str>) {
+        let (ok, data) = match &r {
+            Ok(d) => (1u8, d.as_slice()),
+            Err(code) => (0u8, code.as_bytes()),
+        };
+        self.header(b'r', index, 1 + data.len());
+        self.buf.push(ok);
+        self.buf.extend_from_slice(data);
+        self.maybe_flush();
+    }
+
+    fn maybe_flush(&mut self) {
+        if self.buf.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.sink.write_all(&self.buf).is_err() {
+            // The client is gone; nobody is left to answer.
+            process::exit(1);
+        }
+        self.buf.clear();
+    }
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// Thread pool: one queue for the requests of a batch and for the subtrees split off large requests
+
+enum Req {
+    Walk {
+        path: PathBuf,
+        depth: i32,
+    },
+    Read {
+        path: PathBuf,
+        max: u64,
+        first_line: bool,
+    },
+}
+
+struct Batch {
+    reqs: Vec<Req>,
+    remaining: AtomicUsize,
+}
+
+struct SubJob {
+    claimed: AtomicBool,
+    done: AtomicBool,
+    path: PathBuf,
+    rel: Vec<u8>,
+    level: i32,
+    depth: i32,
+    info: Info,
+    result: Mutex<Option<(Out, Totals)>>,
+}
+
+impl SubJob {
+    fn claim(&self) -> bool {
+        !self.claimed.swap(true, Ordering::AcqRel)
+    }
+
+    fn run(&self, pool: &Pool) {
+        let w = Walk {
+            pool,
+            depth: self.depth,
+        };
+        let mut out = Out::default();
+        let t = w.dir(
+            &mut out,
+            &mut self.path.clone(),
+            &mut self.rel.clone(),
+            self.level,
+            &self.info,
+        );
+        *lock(&self.result) = Some((out, t));
+        self.done.store(true, Ordering::Release);
+        pool.wake_all();
+    }
+}
+
+enum Job {
+    Req(Arc<Batch>, usize),
+    Sub(Arc<SubJob>),
+}
+
+struct Pool {
+    queue: Mutex<VecDeque<Job>>,
+    cv: Condvar,
+    /// Threads waiting for work; a walker splits its subtrees only when someone would take them.
+    idle: AtomicUsize,
+    queued: AtomicUsize,
+    out: Mutex<Output>,
+}
+
+/// A poisoned lock can only follow a panic, and panics abort this binary; recover rather than unwrap.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Pool {
+    fn wants_work(&self) -> bool {
+        let idle = self.idle.load(Ordering::Relaxed);
+        idle > 0 && self.queued.load(Ordering::Relaxed) < idle
+    }
+
+    fn push(&self, jobs: impl Iterator<Item = Job>) {
+        let mut q = lock(&self.queue);
+        q.extend(jobs);
+        self.queued.store(q.len(), Ordering::Relaxed);
+        drop(q);
+        self.cv.notify_all();
+    }
+
+    fn wake_all(&self) {
+        let _q = lock(&self.queue);
+        self.cv.notify_all();
+    }
+
+    fn run(&self, job: Job) {
+        match job {
+            Job::Req(b, i) => self.run_request(&b, i),
+            Job::Sub(s) => {
+                if s.claim() {
+                    s.run(self)
+                }
+            }
+        }
+    }
+
+    /// Runs queued jobs until `done` holds, sleeping when there is nothing to do. Waiting threads help
+    /// instead of blocking, so a thread that split its subtree keeps working while thieves run the rest.
+    fn help_until(&self, done: impl Fn() -> bool) {
+        loop {
+            if done() {
+                return;
+            }
+            let mut q = lock(&self.queue);
+            loop {
+                if done() {
+                    return;
+                }
+                if let Some(job) = q.pop_front() {
+                    self.queued.store(q.len(), Ordering::Relaxed);
+                    drop(q);
+                    self.run(job);
+                    break;
+                }
+                self.idle.fetch_add(1, Ordering::Relaxed);
+                q = self.cv.wait(q).unwrap_or_else(|e| e.into_inner());
+                self.idle.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn wait_for(&self, j: &SubJob) -> (Out, Totals) {
+        self.help_until(|| j.done.load(Ordering::Acquire));
+        lock(&j.result).take().expect("finished job has a result")
+    }
+
+    fn worker(&self) {
+        self.help_until(|| false);
+    }
+
+    fn run_request(&self, b: &Batch, i: usize) {
+        match &b.reqs[i] {
+            Req::Walk { path, depth } => {
+                let o = walk_request(self, path, *depth);
+                lock(&self.out).walk(i as u32, o);
+            }
+            Req::Read {
+                path,
+                max,
+                first_line,
+            } => {
+                let r = read_request(path, *max, *first_line);
+                lock(&self.out).read(i as u32, r);
+            }
+        }
+        if b.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.wake_all();
+        }
+    }
+
+    fn run_batch(&self, reqs: Vec<Req>) {
+        let n = reqs.len();
+        let b = Arc::new(Batch {
+            reqs,
+            remaining: AtomicUsize::new(n),
+        });
+        self.push((0..n).map(|i| Job::Req(b.clone(), i)));
+        self.help_until(|| b.remaining.load(Ordering::Acquire) == 0);
+        let mut out = lock(&self.out);
+        out.header(b'E', n as u32, 0);
+        out.flush();
+    }
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// Input
+
+fn fatal(pool: &Pool, msg: &str) -> ! {
+    let mut out = lock(&pool.out);
+    out.header(b'X', 0, msg.len());
+    out.buf.extend_from_slice(msg.as_bytes());
+    out.flush();
+    eprintln!("cbd-walker: {msg}");
+    process::exit(2);
+}
+
+enum Input {
+    Batch(Vec<Req>),
+    Eof,
+    Bad(String),
+}
+
+fn read_batch(r: &mut impl Read) -> Input {
+    fn exact<const N: usize>(r: &mut impl Read) -> io::Result<[u8; N]> {
+        let mut b = [0u8; N];
+        r.read_exact(&mut b)?;
+        Ok(b)
+    }
+    fn path(r: &mut impl Read) -> io::Result<PathBuf> {
+        let n = u32::from_le_bytes(exact::<4>(r)?) as usize;
+        if n > MAX_PATH {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("path length {n} too large"),
+            ));
+        }
+        let mut b = vec![0u8; n];
+        r.read_exact(&mut b)?;
+        Ok(path_from_bytes(b))
+    }
+    let mut reqs = Vec::new();
+    let step = |r: &mut dyn Read, reqs: &mut Vec<Req>| -> io::Result<bool> {
+        let mut r = r;
+        match exact::<1>(&mut r)?[0] {
+            b'W' => {
+                let depth = i32::from_le_bytes(exact::<4>(&mut r)?).max(-1);
+                reqs.push(Req::Walk {
+                    depth,
+                    path: path(&mut r)?,
+                });
+                Ok(false)
+            }
+            b'R' => {
+                let max = u32::from_le_bytes(exact::<4>(&mut r)?) as u64;
+                let flags = exact::<1>(&mut r)?[0];
+                reqs.push(Req::Read {
+                    max,
+                    first_line: flags & 1 != 0,
+                    path: path(&mut r)?,
+                });
+                Ok(false)
+            }
+            b'F' => Ok(true),
+            t => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("unknown request tag {t:#04x}"),
+            )),
+        }
+    };
+    loop {
+        match step(r, &mut reqs) {
+            Ok(true) => return Input::Batch(reqs),
+            Ok(false) => {}
+            // The client closed its end: between batches that is the normal way to stop, and a half-sent
+            // batch has nobody left to read its answers either.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Input::Eof,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => return Input::Bad(e.to_string()),
+            Err(e) => return Input::Bad(format!("reading requests: {e}")),
+        }
+    }
+}
+
+fn main() {
+    let mut threads = thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--version" => {
+                println!("cbd-walker {VERSION} protocol {PROTOCOL}");
+                return;
+            }
+            "--threads" => match args.next().and_then(|v| v.parse::<usize>().ok()) {
+                Some(n) if n >= 1 => threads = n.min(64),
+                _ => {
+                    eprintln!("cbd-walker: --threads needs a positive number");
+                    process::exit(2);
+                }
+            },
+            _ => {
+                eprintln!("cbd-walker: unknown argument {a}; it speaks a binary protocol on stdin/stdout (see its source)");
+                process::exit(2);
+            }
+        }
+    }
+
+    let pool = Arc::new(Pool {
+        queue: Mutex::new(VecDeque::new()),
+        cv: Condvar::new(),
+        idle: AtomicUsize::new(0),
+        queued: AtomicUsize::new(0),
+        out: Mutex::new(Output {
+            buf: Vec::with_capacity(FLUSH_AT + (64 << 10)),
+            sink: stdout_file(),
+        }),
+    });
+    // The thread reading requests also runs jobs while its batch is in progress, so `threads` counts it.
+    for _ in 1..threads {
+        let p = pool.clone();
+        if thread::Builder::new()
+            .name("walker".into())
+            .stack_size(STACK)
+            .spawn(move || p.worker())
+            .is_err()
+        {
+            break;
+        }
+    }
+    let p = pool.clone();
+    let driver = thread::Builder::new()
+        .name("driver".into())
+        .stack_size(STACK)
+        .spawn(move || {
+            {
+                let hello = format!("cbd-walker {VERSION}");
+                let mut out = lock(&p.out);
+                out.header(b'H', PROTOCOL, hello.len());
+                out.buf.extend_from_slice(hello.as_bytes());
+                out.flush();
+            }
+            let stdin = io::stdin();
+            let mut r = stdin.lock();
+            loop {
+                match read_batch(&mut r) {
+                    Input::Batch(reqs) => p.run_batch(reqs),
+                    Input::Eof => process::exit(0),
+                    Input::Bad(msg) => fatal(&p, &msg),
+                }
+            }
+        });
+    match driver {
+        Ok(h) => {
+            let _ = h.join();
+        }
+        Err(e) => {
+            eprintln!("cbd-walker: cannot start: {e}");
+            process::exit(2);
+        }
+    }
+}

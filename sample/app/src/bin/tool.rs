@@ -1,0 +1,3 @@
+fn main() {
+    println!("tool: {}", app::FROM_BS);
+}

@@ -1,0 +1,366 @@
+// The only module that knows how Cargo shapes a build directory (reference §2): it reads folder *names* with
+// a few readdir calls — never sizes, never file contents — and says which paths make up each unit, which are
+// incremental data, and which fall into named buckets. Every entry under the build dir ends up in exactly one
+// place, so that the sizes computed from this plan add up to `du -sb` of the whole folder.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BucketName, Layout, UnitPart } from './model';
+import { parseIncrementalDirName } from './incremental';
+
+const HASH16 = /^[0-9a-f]{16}$/;
+/** Legacy `<pkg>-<META>`: split at the last dash, package names may contain dashes. */
+const LEGACY_DIR = /^(.+)-([0-9a-f]{16})$/;
+/** Legacy rustc outputs in `deps/` and `examples/`: `[lib]<crate>-<META>[.ext]`. */
+const HASHED_FILE = /^(.+)-([0-9a-f]{16})(\.[^-]*)?$/;
+
+const LOCK_FILES = new Set(['.cargo-lock', '.cargo-build-lock', '.cargo-artifact-lock']);
+const ROOT_METADATA_FILES = new Set(['.rustc_info.json', '.rustdoc_fingerprint.json', 'CACHEDIR.TAG']);
+const ROOT_BUCKET_DIRS: ReadonlyMap<string, BucketName> = new Map([
+  ['tmp', 'tmp'],
+  ['doc', 'doc'],
+  ['package', 'package'],
+  ['cargo-timings', 'doc'],
+]);
+const PROFILE_MARKERS = new Set([...LOCK_FILES, 'build', 'deps', '.fingerprint', 'incremental']);
+/** Files a legacy `build/<pkg>-<META>/` folder holds (a build-script compile or run unit). */
+const LEGACY_BUILD_CHILDREN = /^(output|root-output|stderr|invoked\.timestamp|out|build-script-build(\.exe)?|build_script_build-.*)$/;
+
+/** How deep the walker lists a unit's path: enough to see fingerprint files, outputs and run files. */
+export interface PlannedPath {
+  readonly path: string;
+  readonly part: UnitPart['name'];
+  /** Walker depth for this path (-1: the path alone; 0: folded; n: listed n levels down). */
+  readonly depth: number;
+  /** When set, the path is an entry inside another planned request (a file in `deps/`): take it from there. */
+  readonly within?: { readonly request: string; readonly rel: string };
+}
+
+export interface UnitPlan {
+  readonly package: string;
+  readonly hash: string;
+  readonly layout: Layout;
+  readonly paths: readonly PlannedPath[];
+}
+
+export interface IncrementalPlan {
+  readonly crate: string;
+  readonly path: string;
+}
+
+export interface BucketPlan {
+  readonly name: BucketName;
+  readonly paths: readonly PlannedPath[];
+}
+
+export interface ProfilePlan {
+  readonly name: string;
+  readonly platform: string | null;
+  readonly path: string;
+  readonly layouts: readonly Layout[];
+  readonly units: readonly UnitPlan[];
+  readonly incremental: readonly IncrementalPlan[];
+  readonly buckets: readonly BucketPlan[];
+  readonly locks: readonly string[];
+  /** Folders walked once and shared out among units and buckets (legacy `deps/`, `examples/`). */
+  readonly shared: readonly PlannedPath[];
+}
+
+export interface BuildDirPlan {
+  readonly path: string;
+  readonly exists: boolean;
+  readonly profiles: readonly ProfilePlan[];
+  readonly buckets: readonly BucketPlan[];
+  readonly problems: readonly { readonly path: string; readonly message: string }[];
+}
+
+interface Dirent {
+  readonly name: string;
+  readonly dir: boolean;
+  /** A symlink is never a directory here: the plan never leads the walker through one. */
+  readonly symlink: boolean;
+}
+
+type Problems = { path: string; message: string }[];
+
+function list(dir: string, problems: Problems): Dirent[] | null {
+  try {
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .map((d) => ({ name: d.name, dir: d.isDirectory(), symlink: d.isSymbolicLink() }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    // A folder that vanished between two readdirs is what a running `cargo clean` looks like: not worth a warning.
+    if (code !== 'ENOENT') problems.push({ path: dir, message: describeFsError(code) });
+    return null;
+  }
+}
+
+export function describeFsError(code: string): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'vanished while it was being read (is cargo running?)';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied: its size is not counted';
+    case 'ENOTDIR':
+      return 'changed from a folder into a file while it was being read';
+    case 'ELOOP':
+      return 'is a symbolic link: not followed';
+    default:
+      return `could not be read (${code})`;
+  }
+}
+
+function isProfileDir(dir: string, problems: Problems): boolean {
+  const entries = list(dir, problems);
+  return entries !== null && entries.some((e) => PROFILE_MARKERS.has(e.name));
+}
+
+/** Is this folder a Cargo build directory (or target directory)? Used to accept a path given directly. */
+export function looksLikeBuildDirSync(dir: string): boolean {
+  const problems: Problems = [];
+  const entries = list(dir, problems);
+  if (entries === null) return false;
+  if (entries.some((e) => ROOT_METADATA_FILES.has(e.name) && !e.dir)) return true;
+  return entries.some((e) => e.dir && !e.symlink && isProfileDir(path.join(dir, e.name), problems));
+}
+
+const whole = (p: string, part: UnitPart['name'] = 'other'): PlannedPath => ({ path: p, part, depth: 0 });
+const own = (p: string): PlannedPath => ({ path: p, part: 'other', depth: -1 });
+
+class UnitSet {
+  private readonly units = new Map<string, { package: string; hash: string; layout: Layout; paths: PlannedPath[] }>();
+  add(layout: Layout, pkg: string | null, hash: string, p: PlannedPath): void {
+    // Legacy pieces of one unit are keyed by hash alone; only the `.fingerprint` folder names the package.
+    const key = `${layout}:${hash}`;
+    let u = this.units.get(key);
+    if (!u) {
+      u = { package: pkg ?? '', hash, layout, paths: [] };
+      this.units.set(key, u);
+    }
+    if (pkg !== null && u.package === '') u.package = pkg;
+    u.paths.push(p);
+  }
+  result(): UnitPlan[] {
+    return [...this.units.values()].sort((a, b) =>
+      a.package === b.package ? (a.hash < b.hash ? -1 : 1) : a.package < b.package ? -1 : 1,
+    );
+  }
+}
+
+class Buckets {
+  private readonly m = new Map<BucketName, PlannedPath[]>();
+  add(name: BucketName, p: PlannedPath): void {
+    const a = this.m.get(name);
+    if (a) a.push(p);
+    else this.m.set(name, [p]);
+  }
+  result(): BucketPlan[] {
+    return [...this.m.entries()].map(([name, paths]) => ({ name, paths }));
+  }
+}
+
+/**
+ * `deps/` and `examples/` hold files of many units: the folder is walked once (a shared request) and each
+ * unit or bucket takes its entries from it. The folder's own size (depth -1 within it) is structure.
+ */
+function planFlatOutputs(dir: string, part: UnitPart['name'], ctx: ProfileContext, otherBucket: BucketName): void {
+  const entries = list(dir, ctx.problems);
+  if (entries === null) return;
+  ctx.shared.push({ path: dir, part: 'other', depth: 2 });
+  const inside = (rel: string, depth: number, p: UnitPart['name'] = part): PlannedPath => ({
+    path: path.join(dir, rel),
+    part: p,
+    depth,
+    within: { request: dir, rel },
+  });
+  ctx.buckets.add('structure', inside('', -1, 'other'));
+  for (const e of entries) {
+    if (e.name === 'artifact' && e.dir && !e.symlink && part === 'deps') {
+      // -Zbindeps: deps/artifact/<pkg>-<META>/<kind>/…
+      ctx.buckets.add('structure', inside('artifact', -1, 'other'));
+      for (const a of list(path.join(dir, e.name), ctx.problems) ?? []) {
+        const m = LEGACY_DIR.exec(a.name);
+        const rel = `artifact/${a.name}`;
+        if (m && a.dir) ctx.units.add('legacy', m[1] ?? null, m[2] ?? '', inside(rel, 0, 'artifact'));
+        else ctx.buckets.add(otherBucket, inside(rel, 0, 'other'));
+      }
+      continue;
+    }
+    const m = HASHED_FILE.exec(e.name);
+    if (m && !e.dir) ctx.units.add('legacy', null, m[2] ?? '', inside(e.name, 0));
+    else ctx.buckets.add(otherBucket, inside(e.name, 0, 'other'));
+  }
+}
+
+interface ProfileContext {
+  readonly units: UnitSet;
+  readonly buckets: Buckets;
+  readonly shared: PlannedPath[];
+  readonly problems: Problems;
+}
+
+function planProfile(dir: string, name: string, platform: string | null, role: 'build-dir' | 'target-dir' | 'both', problems: Problems): ProfilePlan {
+  const units = new UnitSet();
+  const buckets = new Buckets();
+  const shared: PlannedPath[] = [];
+  const ctx: ProfileContext = { units, buckets, shared, problems };
+  const incremental: IncrementalPlan[] = [];
+  const layouts = new Set<Layout>();
+  const locks: string[] = [];
+  buckets.add('structure', own(dir));
+  for (const e of list(dir, problems) ?? []) {
+    const p = path.join(dir, e.name);
+    if (e.symlink) {
+      noteSymlink(p, problems);
+      buckets.add('unknown', whole(p));
+      continue;
+    }
+    if (LOCK_FILES.has(e.name) && !e.dir) {
+      locks.push(e.name);
+      buckets.add('locks', whole(p));
+    } else if (e.name === '.fingerprint' && e.dir) {
+      layouts.add('legacy');
+      buckets.add('structure', own(p));
+      for (const f of list(p, problems) ?? []) {
+        const m = LEGACY_DIR.exec(f.name);
+        if (m && f.dir && !f.symlink) units.add('legacy', m[1] ?? null, m[2] ?? '', { path: path.join(p, f.name), part: 'fingerprint', depth: 1 });
+        else buckets.add('legacy-other', whole(path.join(p, f.name)));
+      }
+    } else if (e.name === 'deps' && e.dir) {
+      layouts.add('legacy');
+      planFlatOutputs(p, 'deps', ctx, 'legacy-other');
+    } else if (e.name === 'examples' && e.dir) {
+      // Hashed examples are legacy unit outputs; unhashed ones are uplifted copies (same-folder case).
+      planFlatOutputs(p, 'examples', ctx, 'uplifted');
+    } else if (e.name === 'build' && e.dir) {
+      buckets.add('structure', own(p));
+      planBuildFolder(p, units, buckets, layouts, problems);
+    } else if (e.name === 'incremental' && e.dir) {
+      buckets.add('structure', own(p));
+      for (const c of list(p, problems) ?? []) {
+        const m = parseIncrementalDirName(c.name);
+        if (m && c.dir && !c.symlink) incremental.push({ crate: m.crate, path: path.join(p, c.name) });
+        else buckets.add('unknown', whole(path.join(p, c.name)));
+      }
+    } else if (e.name === 'tmp' && e.dir) {
+      buckets.add('tmp', whole(p));
+    } else if (!e.dir) {
+      // Uplifted artifacts (`app`, `libutil.rlib`, `*.d`) when the build dir is also the target dir.
+      buckets.add(role === 'build-dir' ? 'unknown' : 'uplifted', whole(p));
+    } else {
+      buckets.add('unknown', whole(p));
+    }
+  }
+  return {
+    name,
+    platform,
+    path: dir,
+    layouts: [...layouts].sort(),
+    units: units.result(),
+    incremental,
+    buckets: buckets.result(),
+    locks: locks.sort(),
+    shared,
+  };
+}
+
+function planBuildFolder(dir: string, units: UnitSet, buckets: Buckets, layouts: Set<Layout>, problems: Problems): void {
+  for (const e of list(dir, problems) ?? []) {
+    const p = path.join(dir, e.name);
+    if (!e.dir || e.symlink) {
+      if (e.symlink) noteSymlink(p, problems);
+      buckets.add('unknown', whole(p));
+      continue;
+    }
+    const children = list(p, problems);
+    if (children === null) continue;
+    // Decide by the children, not the name: a v2 package could be called `foo-0123456789abcdef` (§2.5).
+    const hashDirs = children.filter((c) => c.dir && !c.symlink && HASH16.test(c.name));
+    const legacy = LEGACY_DIR.exec(e.name);
+    if (legacy && (hashDirs.length === 0 || children.some((c) => LEGACY_BUILD_CHILDREN.test(c.name)))) {
+      layouts.add('legacy');
+      units.add('legacy', legacy[1] ?? null, legacy[2] ?? '', { path: p, part: 'build', depth: 2 });
+      continue;
+    }
+    buckets.add('structure', own(p));
+    for (const c of children) {
+      const cp = path.join(p, c.name);
+      if (c.dir && !c.symlink && HASH16.test(c.name)) {
+        layouts.add('v2');
+        units.add('v2', e.name, c.name, { path: cp, part: 'other', depth: 2 });
+      } else {
+        if (c.symlink) noteSymlink(cp, problems);
+        buckets.add('unknown', whole(cp));
+      }
+    }
+  }
+}
+
+/** A build dir written by cargo holds no symlinks: one is worth telling, and is never followed. */
+function noteSymlink(p: string, problems: Problems): void {
+  let target = '';
+  try {
+    target = fs.readlinkSync(p);
+  } catch {
+    // Gone already: the note without its target is still true.
+  }
+  problems.push({ path: p, message: `is a symbolic link${target ? ` to ${target}` : ''}: counted as the link itself, never followed` });
+}
+
+/** Plan a build dir: profiles (host and `<triple>/`), their units, incremental data and buckets. */
+export function planBuildDir(dir: string, role: 'build-dir' | 'target-dir' | 'both'): BuildDirPlan {
+  const problems: Problems = [];
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    if (code !== 'ENOENT') problems.push({ path: dir, message: describeFsError(code) });
+    return { path: dir, exists: false, profiles: [], buckets: [], problems };
+  }
+  if (!st.isDirectory()) {
+    problems.push({ path: dir, message: st.isSymbolicLink() ? 'is a symbolic link: give the real folder' : 'is not a folder' });
+    return { path: dir, exists: false, profiles: [], buckets: [], problems };
+  }
+  const profiles: ProfilePlan[] = [];
+  const buckets = new Buckets();
+  buckets.add('structure', own(dir));
+  for (const e of list(dir, problems) ?? []) {
+    const p = path.join(dir, e.name);
+    if (!e.dir || e.symlink) {
+      if (e.symlink) noteSymlink(p, problems);
+      buckets.add(ROOT_METADATA_FILES.has(e.name) ? 'cargo-metadata' : 'unknown', whole(p));
+      continue;
+    }
+    const fixed = ROOT_BUCKET_DIRS.get(e.name);
+    if (fixed) {
+      buckets.add(fixed, whole(p));
+      continue;
+    }
+    if (isProfileDir(p, problems)) {
+      profiles.push(planProfile(p, e.name, null, role, problems));
+      continue;
+    }
+    // `<triple>/` (or a custom target name): holds profile folders, and `tmp/` / `doc/` of that target.
+    const children = list(p, problems) ?? [];
+    const profileChildren = children.filter((c) => c.dir && !c.symlink && isProfileDir(path.join(p, c.name), problems));
+    if (profileChildren.length === 0) {
+      buckets.add('unknown', whole(p));
+      continue;
+    }
+    buckets.add('structure', own(p));
+    for (const c of children) {
+      const cp = path.join(p, c.name);
+      if (profileChildren.includes(c)) profiles.push(planProfile(cp, c.name, e.name, role, problems));
+      else if (!c.dir && ROOT_METADATA_FILES.has(c.name)) buckets.add('cargo-metadata', whole(cp));
+      else buckets.add((c.dir && ROOT_BUCKET_DIRS.get(c.name)) || 'unknown', whole(cp));
+    }
+  }
+  profiles.sort((a, b) => ((a.platform ?? '') + '/' + a.name < (b.platform ?? '') + '/' + b.name ? -1 : 1));
+  return { path: dir, exists: true, profiles, buckets: buckets.result(), problems };
+}
+
+export const __test = { HASHED_FILE, LEGACY_DIR };

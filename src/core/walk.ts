@@ -1,0 +1,82 @@
+// Core ⇄ walker contract. The scan asks a Walker for sizes and small file contents; two implementations
+// satisfy it with identical results: a native helper (src/node/native.ts, fast) and pure Node
+// (src/core/nodewalk.ts, always available). Nothing here knows Cargo.
+//
+// Size semantics are those of `du -sb`: apparent sizes (st_size), directories included, symlinks counted as
+// themselves and never followed, each inode once. To make "each inode once" composable across arbitrary sets
+// of paths, a regular file with more than one link is never folded into its ancestors' totals: it is reported
+// in `links` and its owner adds it once per distinct `key`.
+
+export type EntryType = 'd' | 'f' | 'l' | 'o'; // directory, regular file, symlink, other (fifo, socket, device)
+
+export interface WalkRequest {
+  /** Absolute path. */
+  readonly path: string;
+  /**
+   * How deep to list: -1 = lstat the path only (no recursion, `bytes` is its own size); 0 = the path with its
+   * whole subtree folded into one entry; n = entries down to n levels below the path, each with its subtree.
+   */
+  readonly depth: number;
+}
+
+export interface WalkEntry {
+  /** Path relative to the request path, '/'-separated; '' for the request path itself. */
+  readonly rel: string;
+  readonly type: EntryType;
+  /** Apparent bytes of this entry and everything below it, multi-link files excluded (see `links`). */
+  readonly bytes: number;
+  /** Number of inodes counted in `bytes` (this entry included; multi-link files excluded). */
+  readonly count: number;
+  /** This entry's own mtime, ms since the epoch. */
+  readonly mtimeMs: number;
+  /** Newest mtime of this entry and everything below it (multi-link files included), ms. */
+  readonly newestMs: number;
+  /** st_nlink of this entry. A file entry with nlink > 1 has bytes = 0 and count = 0, and also appears in `links`. */
+  readonly nlink: number;
+}
+
+export interface WalkLink {
+  /** Path relative to the request path (may be deeper than the requested depth). */
+  readonly rel: string;
+  /** `${dev}:${ino}`: the same file reached through two paths has the same key. */
+  readonly key: string;
+  readonly nlink: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+export interface WalkError {
+  /** Path relative to the request path where the error happened ('' = the request path itself). */
+  readonly rel: string;
+  /** errno code such as ENOENT, EACCES, ENOTDIR, or EIO. */
+  readonly code: string;
+}
+
+export interface WalkResult {
+  /** Pre-order: entries[0] is the request path itself, when it could be lstat'ed. Children sorted by name. */
+  readonly entries: readonly WalkEntry[];
+  readonly links: readonly WalkLink[];
+  /** Subtrees that vanished or could not be read; their bytes are simply not counted. */
+  readonly errors: readonly WalkError[];
+}
+
+export interface ReadRequest {
+  readonly path: string;
+  /** Read at most this many bytes. */
+  readonly maxBytes: number;
+  /** Stop after the first '\n' (the newline is not included). */
+  readonly firstLine?: boolean;
+}
+
+/** A file's content, or the errno code that prevented reading it. */
+export type ReadResult = { readonly ok: true; readonly data: Buffer } | { readonly ok: false; readonly code: string };
+
+export interface Walker {
+  /** Human-readable name for diagnostics ("native" or "node"). */
+  readonly name: string;
+  /** Results come back in request order. Never rejects for filesystem errors: they go in `errors`. */
+  walk(requests: readonly WalkRequest[]): Promise<WalkResult[]>;
+  /** Results come back in request order. Symlinks are not followed (a symlink gives code 'ELOOP'). */
+  read(requests: readonly ReadRequest[]): Promise<ReadResult[]>;
+  close(): void;
+}

@@ -1,0 +1,277 @@
+// The engine against build dirs that real cargo wrote during this test run (scripts/fixtures.mjs): every unit
+// cargo reported is found with the right identity, every unit folder on disk is in the model, nothing on disk
+// is unaccounted for, and sizes agree with `du -sb` computed outside the engine.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import {
+  fixtureOrSkip,
+  compilerArtifacts,
+  buildScriptRuns,
+  type BuiltFixture,
+  type FixtureName,
+  type FixtureCommand,
+  type ArtifactWithUnit,
+} from './helpers/fixtures';
+import { locateBuildDirs } from '../src/node/cargo';
+import { createWalker } from '../src/node/walker';
+import { scanBuildDirs } from '../src/core/scan';
+import type { Profile, ScanResult, Unit, UnitKind } from '../src/core/model';
+import type { Walker } from '../src/core/walk';
+
+function du(paths: readonly string[]): number {
+  const out = execFileSync('du', ['-sbc', ...paths], { encoding: 'utf8' });
+  const last = out.trim().split('\n').pop() ?? '';
+  return Number(last.split('\t')[0]);
+}
+
+/** What deleting `paths` frees, computed with find: files whose links all lie inside the set count. */
+function freedByFind(paths: readonly string[]): number {
+  const total = du(paths);
+  const out = execFileSync('find', [...paths, '-type', 'f', '-links', '+1', '-printf', '%i %n %s\\n'], { encoding: 'utf8' });
+  const seen = new Map<string, { n: number; size: number; inSet: number }>();
+  for (const line of out.trim().split('\n').filter(Boolean)) {
+    const [ino, n, size] = line.split(' ');
+    const e = seen.get(ino!) ?? { n: Number(n), size: Number(size), inSet: 0 };
+    e.inSet++;
+    seen.set(ino!, e);
+  }
+  let notFreed = 0;
+  for (const e of seen.values()) if (e.inSet < e.n) notFreed += e.size;
+  return total - notFreed;
+}
+
+const KIND: Record<string, UnitKind> = {
+  lib: 'lib',
+  rlib: 'lib',
+  dylib: 'lib',
+  cdylib: 'lib',
+  staticlib: 'lib',
+  'proc-macro': 'proc-macro',
+  bin: 'bin',
+  'custom-build': 'build-script',
+  test: 'test',
+  bench: 'bench',
+  example: 'example',
+};
+const FILE_KIND: Record<UnitKind, string> = {
+  lib: 'lib',
+  'proc-macro': 'lib',
+  bin: 'bin',
+  'build-script': 'build-script',
+  test: 'integration-test',
+  bench: 'bench',
+  example: 'example',
+  unknown: '?',
+};
+
+function subcommand(c: FixtureCommand): string {
+  return c.argv.slice(1).find((a) => !a.startsWith('+') && !a.startsWith('-')) ?? 'build';
+}
+
+/** The `[<triple>/]<profile>` folders a command writes to (host folder too with --target). */
+function profileFolders(c: FixtureCommand): string[] {
+  const sub = subcommand(c);
+  const i = c.argv.indexOf('--profile');
+  let p = sub === 'bench' ? 'release' : 'debug';
+  if (c.argv.includes('--release')) p = 'release';
+  if (i >= 0) {
+    const named = c.argv[i + 1] ?? 'dev';
+    p = named === 'dev' || named === 'test' ? 'debug' : named === 'bench' ? 'release' : named;
+  }
+  const t = c.argv.indexOf('--target');
+  return t >= 0 ? [`${c.argv[t + 1]}/${p}`, p] : [p];
+}
+
+function profilesOf(scan: ScanResult, folders: readonly string[]): Profile[] {
+  return scan.buildDirs.flatMap((b) => b.profiles).filter((p) => folders.includes(p.platform ? `${p.platform}/${p.name}` : p.name));
+}
+
+function expectedFileName(a: ArtifactWithUnit, doc: boolean): string {
+  const kind = KIND[a.message.target.kind[0] ?? ''] ?? 'unknown';
+  const flavor = doc ? 'doc-' : a.message.profile.test ? 'test-' : '';
+  return `${flavor}${FILE_KIND[kind]}-${a.message.target.name}`;
+}
+
+function describeUnit(u: Unit): string {
+  return `${u.package}/${u.hash} ${u.layout} ${u.kind}/${u.mode} [${u.fingerprintFiles.join(',')}]`;
+}
+
+let walker: Walker;
+before(async () => {
+  walker = await createWalker({ build: true });
+});
+after(() => walker.close());
+
+async function scanFixture(fx: BuiltFixture): Promise<ScanResult> {
+  const located = await locateBuildDirs(fx.workspace, {});
+  assert.equal(located.kind, 'workspace', 'the fixture workspace is found as a workspace');
+  if (located.kind !== 'workspace') throw new Error('unreachable');
+  return scanBuildDirs(located.dirs.buildDirs, { walker, members: located.dirs.members, workspaceRoot: located.dirs.workspaceRoot });
+}
+
+const FIXTURES: readonly FixtureName[] = ['legacy', 'v2', 'v2-nightly', 'mixed', 'separate', 'registry', 'registry-v2', 'interrupted'];
+
+for (const name of FIXTURES) {
+  describe(`fixture ${name}`, () => {
+    test('every unit cargo reported is found with its package, kind, mode and features', async (t) => {
+      const fx = fixtureOrSkip(t, name);
+      if (!fx) return;
+      const scan = await scanFixture(fx);
+      const all = scan.buildDirs.flatMap((b) => b.profiles.flatMap((p) => p.units.map((u) => ({ p, u }))));
+      let checked = 0;
+      fx.commands.forEach((c, ci) => {
+        const candidates = profilesOf(scan, profileFolders(c)).flatMap((p) => p.units.map((u) => ({ p, u })));
+        for (const a of compilerArtifacts(fx, ci)) {
+          // `cargo doc` also compiles build scripts and proc-macros: only artifacts under doc/ are rustdoc units.
+          const doc = subcommand(c) === 'doc' && a.message.filenames.some((f) => f.split(path.sep).includes('doc'));
+          const fileName = expectedFileName(a, doc);
+          const pool = a.unit
+            ? all.filter(({ p, u }) => p.path === a.unit!.profileDir && u.hash === a.unit!.hash && u.layout === a.unit!.layout)
+            : candidates.filter(({ u }) => u.package === a.packageName && u.fingerprintFiles.includes(fileName) && u.layout === c.layout);
+          const where = `${c.argv.join(' ')}: ${a.packageName} ${a.message.target.kind.join(',')} ${a.message.target.name}`;
+          assert.ok(pool.length >= 1, `${where}: no unit found (expected ${fileName}${a.unit ? ` in ${a.unit.unitFolder}` : ''})`);
+          const kind = KIND[a.message.target.kind[0] ?? ''];
+          const check = a.message.filenames.length > 0 && a.message.filenames.every((f) => f.endsWith('.rmeta'));
+          const mode = doc ? 'doc' : a.message.profile.test ? 'test' : check ? 'check' : 'build';
+          const features = JSON.stringify([...a.message.features].sort());
+          const same = (u: Unit): boolean =>
+            u.fingerprintFiles.includes(fileName) && u.package === a.packageName && u.mode === mode && (doc || JSON.stringify([...(u.features ?? [])].sort()) === features);
+          // An uplifted artifact names no unit folder: several units (check and build, other feature sets) can
+          // share its target name, and one of them must be exactly this one. A located artifact has one candidate.
+          const match = pool.find(({ u }) => same(u)) ?? pool[0]!;
+          const u = match.u;
+          if (!doc) {
+            assert.equal(u.kind, kind, `${where}: kind`);
+            assert.equal(u.mode, mode, `${where}: mode`);
+            assert.deepEqual([...(u.features ?? [])].sort(), [...a.message.features].sort(), `${where}: features`);
+            assert.ok(u.fingerprintFiles.includes(fileName), `${where}: ${describeUnit(u)} has no ${fileName}`);
+          } else {
+            assert.equal(u.mode, 'doc', `${where}: mode`);
+          }
+          if (a.packageVersion && !a.message.package_id.startsWith('path+')) assert.equal(u.version, a.packageVersion, `${where}: version`);
+          if (a.message.package_id.startsWith('path+')) assert.equal(u.source?.kind, 'path', `${where}: source`);
+          checked++;
+        }
+        for (const r of buildScriptRuns(fx, ci)) {
+          assert.ok(r.unit, `OUT_DIR ${r.outDir} lies in a unit folder`);
+          const hit = all.find(({ p, u }) => p.path === r.unit!.profileDir && u.hash === r.unit!.hash && u.layout === r.unit!.layout);
+          assert.ok(hit, `${c.argv.join(' ')}: build-script run of ${r.packageName} (${r.unit!.unitFolder}) not found`);
+          assert.equal(hit.u.kind, 'build-script');
+          assert.equal(hit.u.mode, 'run-custom-build');
+          assert.equal(hit.u.package, r.packageName);
+          checked++;
+        }
+      });
+      assert.ok(checked > 0, 'cargo reported units');
+    });
+
+    test('every unit folder on disk is in the model, and nothing on disk is unaccounted for', async (t) => {
+      const fx = fixtureOrSkip(t, name);
+      if (!fx) return;
+      const scan = await scanFixture(fx);
+      for (const b of scan.buildDirs) {
+        if (!b.exists) continue;
+        // Unit folders according to find, independent of the layout module.
+        const v2 = execFileSync('find', [b.path, '-regextype', 'posix-extended', '-mindepth', '4', '-maxdepth', '5', '-type', 'd', '-regex', '.*/build/[^/]+/[0-9a-f]{16}'], { encoding: 'utf8' })
+          .split('\n')
+          .filter(Boolean);
+        const legacy = execFileSync('find', [b.path, '-mindepth', '3', '-maxdepth', '4', '-type', 'd', '-path', '*/.fingerprint/*'], { encoding: 'utf8' })
+          .split('\n')
+          .filter(Boolean);
+        const unitPaths = new Set(b.profiles.flatMap((p) => p.units.flatMap((u) => u.paths)));
+        for (const d of [...v2, ...legacy]) assert.ok(unitPaths.has(d), `${d} is a unit folder on disk but not in the model`);
+        // Every entry is a planned path, lies under one, or is a container folder counted as structure.
+        const covered = [
+          ...b.profiles.flatMap((p) => [...p.units.flatMap((u) => u.paths), ...p.incremental.map((i) => i.path), ...p.other.flatMap((o) => o.paths)]),
+          ...b.other.flatMap((o) => o.paths),
+        ];
+        const set = new Set(covered);
+        const everything = execFileSync('find', [b.path], { encoding: 'utf8' }).split('\n').filter(Boolean);
+        for (const e of everything) {
+          let ok = false;
+          for (let p = e; p.length >= b.path.length; p = path.dirname(p)) {
+            if (set.has(p)) {
+              ok = true;
+              break;
+            }
+            if (p === path.dirname(p)) break;
+          }
+          assert.ok(ok, `${e} is on disk but belongs to nothing in the model`);
+        }
+      }
+    });
+
+    test('sizes agree with du -sb: build dir, profiles, units, packages; freed bytes with hard links', async (t) => {
+      const fx = fixtureOrSkip(t, name);
+      if (!fx) return;
+      const scan = await scanFixture(fx);
+      let units = 0;
+      let linked = 0;
+      for (const b of scan.buildDirs) {
+        if (!b.exists) continue;
+        assert.equal(b.bytes, du([b.path]), `${b.path}: build dir total`);
+        for (const p of b.profiles) {
+          assert.equal(p.bytes, du([p.path]), `${p.path}: profile total`);
+          for (const u of p.units) {
+            assert.equal(u.bytes, du(u.paths), `${describeUnit(u)}: bytes`);
+            const freed = freedByFind(u.paths);
+            assert.equal(u.freedBytes, freed, `${describeUnit(u)}: freedBytes`);
+            if (freed < u.bytes) linked++;
+            units++;
+          }
+          for (const pkg of p.packages) {
+            const paths = p.units.filter((u) => pkg.unitIds.includes(u.id)).flatMap((u) => u.paths);
+            assert.equal(pkg.bytes, du(paths), `${p.path} package ${pkg.name}`);
+          }
+          for (const i of p.incremental) assert.equal(i.bytes, du([i.path]), `${i.path}: incremental`);
+        }
+      }
+      assert.ok(units > 0);
+      // Uplifted binaries are hard links into unit folders: some unit must free less than its size.
+      if (fx.targetDir === fx.buildDir) assert.ok(linked > 0, 'some unit shares an inode with an uplifted artifact');
+    });
+  });
+}
+
+test('interrupted build: the unit whose hash file cargo emptied is marked as failed, others are not', async (t) => {
+  const fx = fixtureOrSkip(t, 'interrupted');
+  if (!fx) return;
+  const scan = await scanFixture(fx);
+  const failed = scan.buildDirs.flatMap((b) => b.profiles.flatMap((p) => p.units)).filter((u) => u.lastBuildFailed);
+  const expected = (fx.emptyHashFiles ?? []).map((f) => f.split(path.sep).slice(-4, -2).join('/'));
+  assert.ok(expected.length > 0, 'the fixture has an empty hash file');
+  assert.deepEqual(failed.map((u) => `${u.package}/${u.hash}`).sort(), [...new Set(expected)].sort());
+});
+
+test('registry packages: two versions of cfg-if share build/cfg-if/ and are told apart', async (t) => {
+  const fx = fixtureOrSkip(t, 'registry-v2');
+  if (!fx) return;
+  const scan = await scanFixture(fx);
+  const cfg = scan.buildDirs.flatMap((b) => b.profiles.flatMap((p) => p.units)).filter((u) => u.package === 'cfg-if');
+  const versions = new Set(cfg.map((u) => u.version));
+  assert.ok(versions.size >= 2, `versions found: ${[...versions].join(', ')}`);
+  for (const u of cfg) assert.equal(u.source?.kind, 'directory', `${describeUnit(u)} source`);
+  const libc = scan.buildDirs.flatMap((b) => b.profiles.flatMap((p) => p.units)).filter((u) => u.package === 'libc');
+  assert.ok(libc.some((u) => u.mode === 'run-custom-build' && u.version !== null), 'the libc build-script run inherits its version');
+});
+
+test('the Node walker and the native walker give the same model', async (t) => {
+  const fx = fixtureOrSkip(t, 'mixed');
+  if (!fx) return;
+  const located = await locateBuildDirs(fx.workspace, {});
+  if (located.kind !== 'workspace') throw new Error('not a workspace');
+  const { NodeWalker } = await import('../src/core/nodewalk');
+  const node = new NodeWalker();
+  try {
+    const a = await scanBuildDirs(located.dirs.buildDirs, { walker, members: located.dirs.members });
+    const b = await scanBuildDirs(located.dirs.buildDirs, { walker: node, members: located.dirs.members });
+    assert.notEqual(walker.name, node.name);
+    assert.deepEqual({ ...b, walker: '' }, { ...a, walker: '' });
+  } finally {
+    node.close();
+  }
+});
+
