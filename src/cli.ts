@@ -8,8 +8,14 @@ import { createWalker } from './node/walker';
 import { findNativeWalker } from './node/native';
 import { scanBuildDirs, type Outline } from './core/scan';
 import { scanToJson } from './core/json';
+
 import { formatBytes, formatAge, unitLabel } from './core/format';
-import type { ScanResult } from './core/model';
+import type { ScanResult, Unit } from './core/model';
+import { readUnitDetails, type Decoded, type UnitDetails } from './core/inspect';
+import { enclosingBuildDir } from './core/layout';
+import { unitToJson } from './core/json';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -27,6 +33,9 @@ const USAGE = `cargo-build-dir ${VERSION}: see and measure Cargo's build directo
 
 Usage:
   cargo-build-dir scan [PATH] [--json] [--summary] [--stats] [--no-cargo] [--walker native|node]
+  cargo-build-dir show UNIT_PATH [--json]
+                                       decode one unit: fingerprints, dep-info, cached compiler messages,
+                                       build-script output and its cargo:: directives
   cargo-build-dir walker [--build]     say which size walker scans use; --build builds the native one now
 
 PATH is a Cargo workspace (or any folder inside one) or a build directory itself; default: the current folder.
@@ -73,7 +82,8 @@ function parseArgs(argv: readonly string[]): Args | string {
   a.command = positional[0]!;
   if (positional.length > 2) return `too many arguments: ${positional.slice(2).join(' ')}`;
   if (positional[1] !== undefined) a.path = positional[1];
-  if (a.command !== 'scan' && a.command !== 'walker') return `unknown command ${a.command}`;
+  if (!['scan', 'walker', 'show'].includes(a.command)) return `unknown command ${a.command}`;
+  if (a.command === 'show' && positional[1] === undefined) return 'show needs the path of a unit folder';
   return a;
 }
 
@@ -93,6 +103,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     out.write(bin ? `native ${bin}\n` : 'node (the native walker is not built; run `cargo-build-dir walker --build`, which needs cargo)\n');
     return parsed.build && !bin ? EXIT.internal : EXIT.ok;
   }
+  if (parsed.command === 'show') return show(parsed, out, err);
   const t0 = performance.now();
   const located = await locateBuildDirs(parsed.path, { useCargo: !parsed.noCargo });
   const tLocated = performance.now();
@@ -132,6 +143,110 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     out.write(renderHuman(result, located.dirs.notes ?? [], parsed.summary));
   }
   return EXIT.ok;
+}
+
+async function show(a: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const target = path.resolve(a.path);
+  if (!fs.existsSync(target)) {
+    err.write(`error: ${target} does not exist\n`);
+    return EXIT.missing;
+  }
+  const root = enclosingBuildDir(target);
+  if (!root) {
+    err.write(`error: ${target} is not inside a Cargo build directory\n`);
+    return EXIT.notCargo;
+  }
+  if (a.walker === 'node') process.env.CARGO_BUILD_DIR_WALKER = 'node';
+  const walker = await createWalker({ build: true, log: (l) => err.write(l + '\n') });
+  let result: ScanResult;
+  try {
+    result = await scanBuildDirs([{ path: root, role: 'both', discovery: 'given path' }], { walker });
+  } finally {
+    walker.close();
+  }
+  const inside = (p: string): boolean => target === p || target.startsWith(p + path.sep);
+  const unit = result.buildDirs.flatMap((b) => b.profiles.flatMap((p) => p.units)).find((u) => u.paths.some(inside));
+  if (!unit) {
+    err.write(`error: ${target} is in the build directory ${root} but belongs to no unit\n`);
+    return EXIT.notCargo;
+  }
+  const details = readUnitDetails(unit);
+  if (a.json) out.write(JSON.stringify({ schema: 1, ...details, unit: unitToJson(unit) }) + '\n');
+  else {
+    // A dependency is recorded by its fingerprint, which equals that unit's hash file: resolve it to the unit.
+    const byFingerprint = new Map<string, Unit>();
+    for (const b of result.buildDirs) for (const p of b.profiles) for (const u of p.units) if (u.fingerprintHash && p.units.includes(unit)) byFingerprint.set(u.fingerprintHash, u);
+    out.write(renderDetails(details, byFingerprint));
+  }
+  return EXIT.ok;
+}
+
+function decoded<T>(d: Decoded<T> | null, f: (v: T) => string): string {
+  if (d === null) return 'none';
+  return d.ok ? f(d.value) : `unreadable: ${d.error}`;
+}
+
+function renderDetails(d: UnitDetails, byFingerprint: ReadonlyMap<string, Unit>): string {
+  const u = d.unit;
+  const lines: string[] = [];
+  const origin = [u.version, u.source ? u.source.kind + (u.source.detail ? ` ${u.source.detail}` : '') : null].filter(Boolean).join(', ');
+  lines.push(`${unitLabel(u)}${origin ? ` (${origin})` : ''}  [${u.layout}]`);
+  for (const p of u.paths) lines.push(`  ${p}`);
+  lines.push(`  size ${formatBytes(u.bytes)}, deleting it frees ${formatBytes(u.freedBytes)}`);
+  if (u.builtAt) lines.push(`  last built ${new Date(u.builtAt).toISOString()} (${formatAge(u.builtAt)})${u.lastBuildFailed ? ', and that build FAILED or was interrupted' : ''}`);
+  if (u.features) lines.push(`  features: ${u.features.length ? u.features.join(', ') : '(none)'}`);
+  for (const p of u.problems) lines.push(`  problem: ${p}`);
+  for (const t of d.targets) {
+    lines.push('', `fingerprint ${t.name}: ${decoded(t.hash, (h) => (h.state === 'ok' ? h.hash : h.state === 'empty' ? 'empty (last build failed or was interrupted)' : `invalid (${h.reason})`))}`);
+    if (t.json?.ok) {
+      const f = t.json.value;
+      lines.push(`  rustc ${f.rustc}  target ${f.target}  profile ${f.profile}  path ${f.path}`);
+      if (f.declaredFeatures) lines.push(`  declared features: ${f.declaredFeatures.join(', ') || '(none)'}`);
+      if (f.rustflags.length) lines.push(`  rustflags: ${f.rustflags.join(' ')}`);
+      for (const dep of f.deps) {
+        const to = byFingerprint.get(dep.hashHex);
+        const where = to ? `${unitLabel(to)} ${to.hash}${to.version ? ` ${to.version}` : ''}` : `fingerprint ${dep.hashHex} (no unit in this folder has it: rebuilt since, or elsewhere)`;
+        lines.push(`  dep ${dep.name}${dep.public ? ' (public)' : ''} → ${where}`);
+      }
+      for (const l of f.local) {
+        if (l.kind === 'CheckDepInfo') lines.push(`  freshness: dep-info ${l.depInfo} (${l.fingerprint})`);
+        else if (l.kind === 'RerunIfChanged') lines.push(`  freshness: rerun-if-changed ${l.paths.join(', ')} vs ${l.output}`);
+        else if (l.kind === 'RerunIfEnvChanged') lines.push(`  freshness: rerun-if-env-changed ${l.var}=${l.val ?? '(unset)'}`);
+        else if (l.kind === 'Precalculated') lines.push(`  freshness: precalculated ${l.value}`);
+      }
+    } else if (t.json) lines.push(`  JSON ${decoded(t.json, () => '')}`);
+    if (t.depInfo) {
+      lines.push(`  dep-info: ${decoded(t.depInfo, (i) => `${i.files.length} files, ${i.env.length} env vars`)}`);
+      if (t.depInfo.ok) {
+        for (const f of t.depInfo.value.files) lines.push(`    [${f.base === 'package' ? 'package' : 'build dir'}] ${f.path}${f.checksum ? ` ${f.checksum.value}` : ''}`);
+        for (const e of t.depInfo.value.env) lines.push(`    env ${e.key}${e.value === null ? ' (unset)' : `=${e.value}`}`);
+      }
+    }
+    if (t.messages) {
+      lines.push(`  cached compiler messages: ${decoded(t.messages, (m) => String(m.length))}`);
+      if (t.messages.ok) for (const m of t.messages.value) lines.push(`    ${m.level}: ${m.message}${m.location ? ` (${m.location})` : ''}`);
+    }
+  }
+  const b = d.buildScript;
+  if (b) {
+    lines.push('', `build-script run${b.ranAt ? `, ran ${new Date(b.ranAt).toISOString()} (${formatAge(b.ranAt)})` : ''}`, `  OUT_DIR ${b.outDir}`);
+    if (b.rootOutput?.ok && b.rootOutput.value !== b.outDir) lines.push(`  OUT_DIR when it ran: ${b.rootOutput.value}`);
+    if (b.stdout?.ok) {
+      const groups = new Map<string, string[]>();
+      for (const dir of b.stdout.value.parsed.directives) {
+        const g = groups.get(dir.category) ?? [];
+        g.push(`${dir.value}${dir.category === 'invalid' ? ` (${dir.message})` : ''}  [line ${dir.line}, ${dir.syntax === 'new' ? 'cargo::' : 'cargo:'}${dir.key}]`);
+        groups.set(dir.category, g);
+      }
+      if (groups.size === 0) lines.push('  no cargo: directives');
+      for (const [cat, vals] of groups) {
+        lines.push(`  ${cat}:`);
+        for (const v of vals) lines.push(`    ${v}`);
+      }
+    } else lines.push(`  stdout: ${decoded(b.stdout, () => '')}`);
+    lines.push(`  stderr: ${decoded(b.stderr, (s) => (s.trim() === '' ? '(empty)' : `\n${s.replace(/^/gm, '    ')}`))}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 const round = (n: number): number => Math.round(n * 10) / 10;

@@ -127,6 +127,20 @@ export function looksLikeBuildDirSync(dir: string): boolean {
   return entries.some((e) => e.dir && !e.symlink && isProfileDir(path.join(dir, e.name), problems));
 }
 
+/**
+ * The build dir holding `p` (a unit folder, a file inside one, a profile folder): the outermost ancestor
+ * that looks like a build dir, below the nearest folder holding a Cargo.toml (a workspace is never one).
+ */
+export function enclosingBuildDir(p: string): string | null {
+  let found: string | null = null;
+  for (let d = path.resolve(p); ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'Cargo.toml'))) break;
+    if (looksLikeBuildDirSync(d)) found = d;
+    if (path.dirname(d) === d) break;
+  }
+  return found;
+}
+
 const whole = (p: string, part: UnitPart['name'] = 'other'): PlannedPath => ({ path: p, part, depth: 0 });
 const own = (p: string): PlannedPath => ({ path: p, part: 'other', depth: -1 });
 
