@@ -28,6 +28,7 @@ export function unitToJson(u: Unit): Record<string, unknown> {
     lastBuildFailed: u.lastBuildFailed,
     fingerprintHash: u.fingerprintHash,
     rustc: u.rustc,
+    deps: u.deps,
     fingerprintFiles: u.fingerprintFiles,
     stale: u.stale,
     problems: u.problems,

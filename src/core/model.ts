@@ -59,6 +59,11 @@ export interface Unit {
   readonly fingerprintHash: string | null;
   /** The fingerprint JSON's `rustc` field, as a decimal string (it exceeds 2^53). */
   readonly rustc: string | null;
+  /**
+   * The fingerprint's dependencies: extern crate name and the dependency's fingerprint as 16 hex digits,
+   * which equals that dependency unit's `fingerprintHash` (so the unit graph can be rebuilt from disk).
+   */
+  readonly deps: readonly { readonly name: string; readonly fingerprint: string }[];
   /** Fingerprint file names found (e.g. `lib-util`), for diagnostics and the inspector. */
   readonly fingerprintFiles: readonly string[];
   readonly stale: readonly StaleReason[];
