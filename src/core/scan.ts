@@ -20,8 +20,8 @@ import type {
   UnitMode,
   UnitPart,
 } from './model';
-import type { ReadRequest, WalkEntry, WalkLink, WalkResult, Walker } from './walk';
-import { planBuildDir, describeFsError, type PlannedPath, type ProfilePlan, type UnitPlan } from './layout';
+import type { ReadRequest, ReadResult, WalkEntry, WalkResult, Walker } from './walk';
+import { planBuildDir, describeFsError, type IncrementalPlan, type PlannedPath, type ProfilePlan, type UnitPlan } from './layout';
 import { parseFingerprintFileName, parseFingerprintJson, parseHashFile } from './fingerprint';
 import { packageOrigin, parseRustcDepInfoLine } from './rustcdep';
 import { parseSessionName } from './incremental';
@@ -61,12 +61,58 @@ export function unitId(profile: string, pkg: string, hash: string, layout: 'v2' 
   return `${profile}/${pkg}/${hash}${layout === 'legacy' ? '~legacy' : ''}`;
 }
 
-/** Resolves planned paths to walk entries and adds up sizes with each inode counted once. */
+/** A planned path's size with multi-link files set apart, so that any union can count each inode once. */
+interface Measure {
+  readonly bytes: number;
+  readonly links: readonly LinkRef[];
+}
+
+interface LinkRef {
+  readonly key: string;
+  readonly nlink: number;
+  readonly size: number;
+  /** Absolute path of this link: two links of one inode inside a set count as two of its `nlink`. */
+  readonly path: string;
+}
+
+const NO_MEASURE: Measure = { bytes: 0, links: [] };
+
+/** `du -sb` of a union of measures, and what deleting all of it would free. */
+function union(measures: Iterable<Measure>): { bytes: number; freed: number } {
+  let bytes = 0;
+  const links = new Map<string, { size: number; nlink: number; paths: Set<string> }>();
+  for (const m of measures) {
+    bytes += m.bytes;
+    for (const l of m.links) {
+      let a = links.get(l.key);
+      if (!a) links.set(l.key, (a = { size: l.size, nlink: l.nlink, paths: new Set() }));
+      a.paths.add(l.path);
+    }
+  }
+  let freed = bytes;
+  for (const l of links.values()) {
+    bytes += l.size;
+    if (l.paths.size >= l.nlink) freed += l.size;
+  }
+  return { bytes, freed };
+}
+
+/**
+ * Resolves planned paths to walk entries. Results are walked in chunks and released once digested, and what
+ * outlives them is one compact Measure per planned path: memory follows the number of units, not of files.
+ */
 class Accountant {
   private readonly index = new Map<string, number>();
   private readonly relMaps = new Map<number, Map<string, number>>();
-  results: WalkResult[] = [];
+  private readonly results = new Map<number, WalkResult>();
+  private readonly measures = new Map<PlannedPath, Measure>();
+  private readonly present = new Map<PlannedPath, boolean>();
   readonly requests: { path: string; depth: number }[] = [];
+
+  constructor(
+    private readonly walker: Walker,
+    private readonly problems: ScanProblem[],
+  ) {}
 
   request(p: PlannedPath): void {
     const key = p.within ? p.within.request : p.path;
@@ -76,77 +122,107 @@ class Accountant {
     this.requests.push({ path: key, depth: p.depth });
   }
 
+  private indexOf(p: PlannedPath): number | undefined {
+    return this.index.get(p.within ? p.within.request : p.path);
+  }
+
+  /** Walks what these paths need and is not walked yet, as one batch (the walker parallelises inside it). */
+  async walk(paths: readonly PlannedPath[]): Promise<void> {
+    const todo = [...new Set(paths.map((p) => this.indexOf(p)).filter((i): i is number => i !== undefined && !this.results.has(i)))];
+    if (todo.length === 0) return;
+    const results = await this.walker.walk(todo.map((i) => this.requests[i]!));
+    todo.forEach((ri, k) => {
+      const r = results[k] ?? { entries: [], links: [], errors: [] };
+      this.results.set(ri, r);
+      const base = this.requests[ri]!.path;
+      for (const err of r.errors) {
+        if (err.code === 'ENOENT') continue; // vanished mid-scan: cargo is writing; the next scan sees it
+        this.problems.push({ path: err.rel === '' ? base : path.join(base, err.rel), message: describeFsError(err.code) });
+      }
+    });
+  }
+
+  /** Forgets the entries behind these paths; their measures stay. */
+  release(paths: readonly PlannedPath[]): void {
+    for (const p of paths) {
+      this.measureOf(p);
+      this.exists(p);
+      const ri = this.indexOf(p);
+      if (ri !== undefined) {
+        this.results.delete(ri);
+        this.relMaps.delete(ri);
+      }
+    }
+  }
+
   private relIndex(ri: number): Map<string, number> {
     let m = this.relMaps.get(ri);
     if (!m) {
       m = new Map();
-      const es = this.results[ri]?.entries ?? [];
+      const es = this.results.get(ri)?.entries ?? [];
       for (let i = 0; i < es.length; i++) m.set(es[i]!.rel, i);
       this.relMaps.set(ri, m);
     }
     return m;
   }
 
-  /** The walk result and relative path a planned path lives at. */
+  /** The walk result and relative path a planned path lives at (while its chunk is held). */
   locate(p: PlannedPath): { result: WalkResult; ri: number; rel: string } | null {
-    const key = p.within ? p.within.request : p.path;
-    const ri = this.index.get(key);
+    const ri = this.indexOf(p);
     if (ri === undefined) return null;
-    const result = this.results[ri];
+    const result = this.results.get(ri);
     if (!result) return null;
     return { result, ri, rel: p.within ? p.within.rel : '' };
   }
 
   /** Was anything found at this planned path? (False when it vanished before the walker got there.) */
   exists(p: PlannedPath): boolean {
+    const known = this.present.get(p);
+    if (known !== undefined) return known;
     const at = this.locate(p);
-    if (!at) return false;
-    return at.rel === '' ? at.result.entries.length > 0 : this.entry(at.ri, at.rel) !== undefined;
+    const found = at !== null && (at.rel === '' ? at.result.entries.length > 0 : this.entry(at.ri, at.rel) !== undefined);
+    if (at) this.present.set(p, found);
+    return found;
   }
 
   entry(ri: number, rel: string): WalkEntry | undefined {
     const i = this.relIndex(ri).get(rel);
-    return i === undefined ? undefined : this.results[ri]?.entries[i];
+    return i === undefined ? undefined : this.results.get(ri)?.entries[i];
+  }
+
+  measureOf(p: PlannedPath): Measure {
+    const known = this.measures.get(p);
+    if (known) return known;
+    const at = this.locate(p);
+    if (!at) return NO_MEASURE;
+    const { result, ri, rel } = at;
+    const e = rel === '' ? result.entries[0] : this.entry(ri, rel);
+    let m: Measure = NO_MEASURE;
+    if (e) {
+      if (p.within !== undefined && p.depth === -1) {
+        m = { bytes: ownBytes(result, rel, e), links: [] };
+      } else {
+        const base = p.within ? p.within.request : p.path;
+        const links: LinkRef[] = [];
+        for (const l of result.links) {
+          if (rel !== '' && l.rel !== rel && !l.rel.startsWith(rel + '/')) continue;
+          links.push({ key: l.key, nlink: l.nlink, size: l.size, path: base + '/' + l.rel });
+        }
+        m = { bytes: e.bytes, links };
+      }
+    }
+    this.measures.set(p, m);
+    return m;
   }
 
   /** `du -sb` of a set of planned paths, and what deleting them would free. */
   measure(paths: readonly PlannedPath[]): { bytes: number; freed: number } {
-    let bytes = 0;
-    const links = new Map<string, { size: number; nlink: number; paths: Set<string> }>();
-    for (const p of paths) {
-      const at = this.locate(p);
-      if (!at) continue;
-      const { result, ri, rel } = at;
-      const e = rel === '' ? result.entries[0] : this.entry(ri, rel);
-      if (!e) continue;
-      const ownOnly = p.within !== undefined && p.depth === -1;
-      if (ownOnly) {
-        bytes += ownBytes(result, ri, rel, e, this);
-        continue;
-      }
-      bytes += e.bytes;
-      for (const l of result.links) {
-        if (rel !== '' && l.rel !== rel && !l.rel.startsWith(rel + '/')) continue;
-        addLink(links, l, p.within ? p.within.request : p.path);
-      }
-    }
-    let freed = bytes;
-    for (const l of links.values()) {
-      bytes += l.size;
-      if (l.paths.size >= l.nlink) freed += l.size;
-    }
-    return { bytes, freed };
+    return union(paths.map((p) => this.measureOf(p)));
   }
 }
 
-function addLink(links: Map<string, { size: number; nlink: number; paths: Set<string> }>, l: WalkLink, base: string): void {
-  let a = links.get(l.key);
-  if (!a) links.set(l.key, (a = { size: l.size, nlink: l.nlink, paths: new Set() }));
-  a.paths.add(base + '/' + l.rel);
-}
-
 /** A directory's own size: its subtree minus the subtrees of its direct children (all listed at depth ≥ 1). */
-function ownBytes(result: WalkResult, ri: number, rel: string, e: WalkEntry, acc: Accountant): number {
+function ownBytes(result: WalkResult, rel: string, e: WalkEntry): number {
   if (e.type !== 'd') return e.bytes;
   const prefix = rel === '' ? '' : rel + '/';
   let children = 0;
@@ -156,8 +232,6 @@ function ownBytes(result: WalkResult, ri: number, rel: string, e: WalkEntry, acc
     if (rest === '' || rest.includes('/')) continue;
     children += c.bytes;
   }
-  void ri;
-  void acc;
   return e.bytes - children;
 }
 
@@ -311,17 +385,193 @@ function parseFeatures(text: string): { features: string[] | null; rustc: string
 
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
-interface PendingUnit {
-  plan: UnitPlan;
-  files: UnitFiles;
-  id: Identity;
-  bytes: number;
-  freed: number;
-  hashRead: number;
-  jsonRead: number;
-  depRead: number;
-  member: string | null;
-  procMacro: boolean;
+/** How many units are walked, read and digested at a time: bounds memory on huge build dirs. */
+const CHUNK = 2048;
+
+/** What one unit needs from the walk, kept after its walk results are released. */
+interface StagedUnit {
+  readonly plan: UnitPlan;
+  readonly id: Identity;
+  readonly fingerprintDir: string | null;
+  readonly bytes: number;
+  readonly freed: number;
+  readonly parts: UnitPart[];
+  readonly builtAt: number | null;
+  readonly guessedPackage: string;
+  readonly member: string | null;
+  readonly procMacro: boolean;
+  readonly hashRead: ReadRequest | null;
+  readonly jsonRead: ReadRequest | null;
+  readonly depRead: ReadRequest | null;
+}
+
+/** A unit decoded on its own; `finalizeUnits` adds what only its siblings can tell. */
+interface DraftUnit {
+  readonly staged: StagedUnit;
+  readonly problems: string[];
+  readonly fingerprintHash: string | null;
+  readonly lastBuildFailed: boolean;
+  readonly features: string[] | null;
+  readonly rustc: string | null;
+  readonly deps: { name: string; hashHex: string }[];
+  readonly version: string | null;
+  readonly source: PackageSource | null;
+  readonly mode: UnitMode;
+}
+
+interface MemberInfo {
+  readonly versions: ReadonlyMap<string, string>;
+  readonly procMacros: ReadonlySet<string>;
+}
+
+function stageUnit(u: UnitPlan, acc: Accountant, members: MemberInfo): StagedUnit {
+  const files = collectUnitFiles(u, acc);
+  const id = identify(files);
+  const m = acc.measure(u.paths);
+  // A failed rebuild deletes the `.rlib` and leaves the `.rmeta`: only rustc's `.d` rules still tell a
+  // build from a check, so for those units the whole file is read, not just the first line.
+  const failed = id.hashFile !== null && id.hashFile.size === 0;
+  const fullDep = failed && id.checkFromOutputs;
+  const dep = members.versions.has(u.package) && !fullDep ? null : depFileFor(files, u.hash);
+  return {
+    plan: u,
+    id,
+    fingerprintDir: files.fingerprintDir,
+    bytes: m.bytes,
+    freed: m.freed,
+    parts: partsOf(u, acc),
+    builtAt: builtAt(files, id),
+    guessedPackage: u.package || guessPackage(files),
+    member: members.versions.get(u.package) ?? null,
+    procMacro: members.procMacros.has(u.package),
+    hashRead: id.hashFile && id.hashFile.size > 0 ? { path: id.hashFile.path, maxBytes: 64 } : null,
+    jsonRead: id.jsonFile ? { path: id.jsonFile.path, maxBytes: MAX_JSON } : null,
+    depRead: dep ? (fullDep ? { path: dep.path, maxBytes: MAX_JSON } : { path: dep.path, maxBytes: MAX_DEP_LINE, firstLine: true }) : null,
+  };
+}
+
+type Text = { text: string; truncated: boolean } | { error: string } | null;
+
+function textOf(req: ReadRequest | null, r: ReadResult | undefined): Text {
+  if (!req || !r) return null;
+  if (!r.ok) return { error: describeFsError(r.code) };
+  return { text: r.data.toString('utf8'), truncated: r.data.length >= req.maxBytes };
+}
+
+/** Walks, reads and decodes units a chunk at a time; returns drafts in plan order, vanished units left out. */
+async function digestUnits(units: readonly UnitPlan[], acc: Accountant, walker: Walker, members: MemberInfo): Promise<DraftUnit[]> {
+  const drafts: DraftUnit[] = [];
+  for (let i = 0; i < units.length; i += CHUNK) {
+    const chunk = units.slice(i, i + CHUNK);
+    const own = chunk.flatMap((u) => u.paths.filter((p) => !p.within));
+    await acc.walk(own);
+    // A unit whose every path vanished between the layout pass and the walk was deleted (cargo clean, or a
+    // rebuild replacing it): it is simply not there any more.
+    const staged = chunk.filter((u) => u.paths.some((p) => acc.exists(p))).map((u) => stageUnit(u, acc, members));
+    acc.release(own);
+    const reads: ReadRequest[] = [];
+    const slots = staged.map((s) => [s.hashRead, s.jsonRead, s.depRead].map((r) => (r ? reads.push(r) - 1 : -1)));
+    const contents = reads.length ? await walker.read(reads) : [];
+    staged.forEach((s, k) => {
+      const [h, j, d] = slots[k]!.map((slot) => (slot < 0 ? null : textOf(reads[slot]!, contents[slot])));
+      drafts.push(decodeUnit(s, h ?? null, j ?? null, d ?? null));
+    });
+  }
+  return drafts;
+}
+
+function decodeUnit(p: StagedUnit, hashText: Text, jsonText: Text, depText: Text): DraftUnit {
+  const problems: string[] = [];
+  let fingerprintHash: string | null = null;
+  let lastBuildFailed = false;
+  if (p.id.hashFile) {
+    if (p.id.hashFile.size === 0) lastBuildFailed = true;
+    if (hashText && 'text' in hashText) {
+      const h = parseHashFile(Buffer.from(hashText.text));
+      if (h.state === 'ok') fingerprintHash = h.hash;
+      else if (h.state === 'invalid') problems.push(`hash file: ${h.reason}`);
+    } else if (hashText) problems.push(`hash file ${hashText.error}`);
+  } else {
+    problems.push(p.fingerprintDir ? 'fingerprint folder has no hash file' : 'no fingerprint folder (pieces of a unit cargo no longer tracks)');
+  }
+  let features: string[] | null = null;
+  let rustc: string | null = null;
+  let deps: { name: string; hashHex: string }[] = [];
+  let precalculated: string | null = null;
+  if (jsonText && 'text' in jsonText) {
+    const f = parseFeatures(jsonText.text);
+    features = f.features;
+    rustc = f.rustc;
+    deps = f.deps;
+    precalculated = f.precalculated;
+    if (f.problem) problems.push(f.problem);
+  } else if (jsonText) problems.push(`fingerprint JSON ${jsonText.error}`);
+  let version: string | null = p.member;
+  let source: PackageSource | null = p.member !== null ? { kind: 'path', detail: null } : null;
+  let mode = p.id.mode;
+  if (depText && 'text' in depText) {
+    if (p.id.checkFromOutputs && linkedRuleIn(depText.text)) mode = 'build';
+    let line = depText.text.split('\n', 1)[0] ?? '';
+    // A cut-off line ends in a partial path: drop it.
+    if (depText.truncated && !depText.text.includes('\n')) line = line.slice(0, Math.max(line.lastIndexOf(' '), 0));
+    try {
+      const parsed = parseRustcDepInfoLine(line);
+      const origin = packageOrigin(parsed.sources, p.plan.package);
+      version = origin.version;
+      source = origin.source;
+    } catch (e) {
+      problems.push(`rustc dep-info: ${(e as Error).message}`);
+    }
+  }
+  if (version === null && precalculated !== null && SEMVER.test(precalculated)) version = precalculated;
+  return { staged: p, problems, fingerprintHash, lastBuildFailed, features, rustc, deps, version, source, mode };
+}
+
+function finalizeUnits(drafts: readonly DraftUnit[], pid: string): Unit[] {
+  const byHash = new Map<string, { version: string | null; source: PackageSource | null }>();
+  for (const d of drafts) if (d.fingerprintHash) byHash.set(d.fingerprintHash, { version: d.version, source: d.source });
+  // A package has one lib target: when any of its lib units is a proc-macro (a hashed `.so`), or cargo
+  // metadata says so, its check units (`.rmeta` only) are proc-macros too.
+  const procMacros = new Set(drafts.filter((d) => d.staged.id.kind === 'proc-macro' || d.staged.procMacro).map((d) => d.staged.plan.package));
+  return drafts.map((d) => {
+    let { version, source } = d;
+    if (version === null || source === null) {
+      // A build-script run has no `.d`: it inherits from the script it runs (its `build_script_build` dep).
+      for (const dep of d.deps) {
+        const o = byHash.get(dep.hashHex);
+        if (dep.name === 'build_script_build' && o) {
+          version ??= o.version;
+          source ??= o.source;
+        }
+      }
+    }
+    const p = d.staged;
+    const pkg = p.guessedPackage;
+    return {
+      id: unitId(pid, pkg, p.plan.hash, p.plan.layout),
+      package: pkg,
+      hash: p.plan.hash,
+      layout: p.plan.layout,
+      kind: p.id.kind === 'lib' && procMacros.has(p.plan.package) ? 'proc-macro' : p.id.kind,
+      mode: d.mode,
+      target: p.id.target,
+      features: d.features,
+      version,
+      source,
+      paths: p.plan.paths.map((x) => x.path),
+      parts: p.parts,
+      bytes: p.bytes,
+      freedBytes: p.freed,
+      builtAt: p.builtAt,
+      lastBuildFailed: d.lastBuildFailed,
+      fingerprintHash: d.fingerprintHash,
+      rustc: d.rustc,
+      deps: d.deps.map((x) => ({ name: x.name, fingerprint: x.hashHex })),
+      fingerprintFiles: p.id.names,
+      stale: [],
+      problems: d.problems,
+    };
+  });
 }
 
 export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], opts: ScanOptions): Promise<ScanResult> {
@@ -335,95 +585,62 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
     })),
   });
 
-  // Pass 2: one batch of walk requests for everything planned.
-  const acc = new Accountant();
+  const acc = new Accountant(opts.walker, problems);
+  // Measures are cached per planned path object: one object per incremental folder, made once.
+  const incrementalPaths = new Map<IncrementalPlan, PlannedPath>();
+  const incrementalPath = (i: IncrementalPlan): PlannedPath => {
+    let p = incrementalPaths.get(i);
+    if (!p) incrementalPaths.set(i, (p = { path: i.path, part: 'other', depth: 1 }));
+    return p;
+  };
   // Shared requests (legacy `deps/`) are only walked: their entries are counted through units and buckets.
   const allPaths = (pp: ProfilePlan): PlannedPath[] => [
     ...pp.units.flatMap((u) => u.paths),
-    ...pp.incremental.map((i) => ({ path: i.path, part: 'other' as const, depth: 1 })),
+    ...pp.incremental.map(incrementalPath),
     ...pp.buckets.flatMap((b) => b.paths),
   ];
   for (const { plan } of plans) {
     for (const pp of plan.profiles) for (const p of [...pp.shared, ...allPaths(pp)]) if (!p.within) acc.request(p);
     for (const b of plan.buckets) for (const p of b.paths) if (!p.within) acc.request(p);
   }
-  acc.results = await opts.walker.walk(acc.requests);
-  acc.requests.forEach((r, i) => {
-    for (const err of acc.results[i]?.errors ?? []) {
-      if (err.code === 'ENOENT') continue; // vanished mid-scan: cargo is writing; the next scan sees it
-      problems.push({ path: err.rel === '' ? r.path : path.join(r.path, err.rel), message: describeFsError(err.code) });
-    }
-  });
+  // Buckets and shared folders first (few requests); they stay walked until the end.
+  await acc.walk(plans.flatMap(({ plan }) => [...plan.buckets.flatMap((b) => b.paths), ...plan.profiles.flatMap((pp) => [...pp.shared, ...pp.buckets.flatMap((b) => b.paths)])]));
 
-  // Pass 3: one batch of reads for what each unit needs.
-  const members = new Map((opts.members ?? []).map((m) => [m.name, m.version]));
-  const procMacroMembers = new Set((opts.members ?? []).filter((m) => m.procMacro).map((m) => m.name));
-  const reads: ReadRequest[] = [];
-  const addRead = (r: ReadRequest): number => reads.push(r) - 1;
-  // A unit whose every path vanished between the layout pass and the walk was deleted (cargo clean, or a
-  // rebuild replacing it): it is simply not there any more.
-  const livePlans = plans.map(({ loc, plan }) => ({
-    loc,
-    plan: { ...plan, profiles: plan.profiles.map((pp) => ({ ...pp, units: pp.units.filter((u) => u.paths.some((p) => acc.exists(p))) })) },
-  }));
-  const pending: PendingUnit[][][] = livePlans.map(({ plan }) =>
-    plan.profiles.map((pp) =>
-      pp.units.map((u) => {
-        const files = collectUnitFiles(u, acc);
-        const id = identify(files);
-        const m = acc.measure(u.paths);
-        // A failed rebuild deletes the `.rlib` and leaves the `.rmeta`: only rustc's `.d` rules still tell a
-        // build from a check, so for those units the whole file is read, not just the first line.
-        const failed = id.hashFile !== null && id.hashFile.size === 0;
-        const dep = members.has(u.package) && !(failed && id.checkFromOutputs) ? null : depFileFor(files, u.hash);
-        const fullDep = failed && id.checkFromOutputs;
-        return {
-          plan: u,
-          files,
-          id,
-          bytes: m.bytes,
-          freed: m.freed,
-          hashRead: id.hashFile && id.hashFile.size > 0 ? addRead({ path: id.hashFile.path, maxBytes: 64 }) : -1,
-          jsonRead: id.jsonFile ? addRead({ path: id.jsonFile.path, maxBytes: MAX_JSON }) : -1,
-          depRead: dep ? addRead(fullDep ? { path: dep.path, maxBytes: MAX_JSON } : { path: dep.path, maxBytes: MAX_DEP_LINE, firstLine: true }) : -1,
-          member: members.get(u.package) ?? null,
-          procMacro: procMacroMembers.has(u.package),
-        };
-      }),
-    ),
-  );
-  const contents = reads.length ? await opts.walker.read(reads) : [];
-  const text = (i: number): { text: string; truncated: boolean } | { error: string } | null => {
-    if (i < 0) return null;
-    const r = contents[i];
-    if (!r) return null;
-    if (!r.ok) return { error: describeFsError(r.code) };
-    return { text: r.data.toString('utf8'), truncated: r.data.length >= (reads[i]?.maxBytes ?? Infinity) };
+  const members: MemberInfo = {
+    versions: new Map((opts.members ?? []).map((m) => [m.name, m.version])),
+    procMacros: new Set((opts.members ?? []).filter((m) => m.procMacro).map((m) => m.name)),
   };
-
-  const buildDirs: BuildDir[] = livePlans.map(({ loc, plan }, bi) => {
-    const profiles: Profile[] = plan.profiles.map((pp, pi) => {
+  const buildDirs: BuildDir[] = [];
+  for (const { loc, plan } of plans) {
+    const profiles: Profile[] = [];
+    for (const pp of plan.profiles) {
       const pid = profileId(plan.path, pp.platform, pp.name);
-      const units = decodeUnits(pending[bi]![pi]!, pid, text, acc);
-      const incremental = pp.incremental.map((ip) => decodeIncremental(ip, acc));
+      const drafts = await digestUnits(pp.units, acc, opts.walker, members);
+      const units = finalizeUnits(drafts, pid);
+      const incremental: IncrementalCrate[] = [];
+      for (let i = 0; i < pp.incremental.length; i += CHUNK) {
+        const chunk = pp.incremental.slice(i, i + CHUNK).map((ip) => ({ ip, planned: incrementalPath(ip) }));
+        await acc.walk(chunk.map((c) => c.planned));
+        for (const c of chunk) incremental.push(decodeIncremental(c.ip, c.planned, acc));
+        acc.release(chunk.map((c) => c.planned));
+      }
       const other: Bucket[] = pp.buckets.map((b) => ({ name: b.name, paths: b.paths.map((p) => p.path), bytes: acc.measure(b.paths).bytes }));
-      const total = acc.measure(allPaths(pp));
-      return {
+      profiles.push({
         id: pid,
         name: pp.name,
         platform: pp.platform,
         path: pp.path,
         layouts: pp.layouts,
         units,
-        packages: summarizePackages(units, pp, acc),
+        packages: summarizePackages(units, drafts, acc),
         incremental,
         other,
-        bytes: total.bytes,
+        bytes: acc.measure(allPaths(pp)).bytes,
         locks: pp.locks,
-      };
-    });
+      });
+    }
     const everything = [...plan.profiles.flatMap(allPaths), ...plan.buckets.flatMap((b) => b.paths)];
-    return {
+    buildDirs.push({
       id: plan.path,
       path: plan.path,
       role: loc.role,
@@ -432,107 +649,9 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
       profiles,
       other: plan.buckets.map((b) => ({ name: b.name, paths: b.paths.map((p) => p.path), bytes: acc.measure(b.paths).bytes })),
       bytes: acc.measure(everything).bytes,
-    };
-  });
+    });
+  }
   return { workspaceRoot: opts.workspaceRoot ?? null, buildDirs, problems, walker: opts.walker.name };
-}
-
-type TextOf = (i: number) => { text: string; truncated: boolean } | { error: string } | null;
-
-function decodeUnits(pending: readonly PendingUnit[], pid: string, text: TextOf, acc: Accountant): Unit[] {
-  const byHash = new Map<string, { version: string | null; source: PackageSource | null }>();
-  const decoded = pending.map((p) => {
-    const problems: string[] = [];
-    let fingerprintHash: string | null = null;
-    let lastBuildFailed = false;
-    if (p.id.hashFile) {
-      if (p.id.hashFile.size === 0) lastBuildFailed = true;
-      const t = text(p.hashRead);
-      if (t && 'text' in t) {
-        const h = parseHashFile(Buffer.from(t.text));
-        if (h.state === 'ok') fingerprintHash = h.hash;
-        else if (h.state === 'invalid') problems.push(`hash file: ${h.reason}`);
-      } else if (t) problems.push(`hash file ${t.error}`);
-    } else {
-      problems.push(p.files.fingerprintDir ? 'fingerprint folder has no hash file' : 'no fingerprint folder (pieces of a unit cargo no longer tracks)');
-    }
-    let features: string[] | null = null;
-    let rustc: string | null = null;
-    let deps: { name: string; hashHex: string }[] = [];
-    let precalculated: string | null = null;
-    const jt = text(p.jsonRead);
-    if (jt && 'text' in jt) {
-      const f = parseFeatures(jt.text);
-      features = f.features;
-      rustc = f.rustc;
-      deps = f.deps;
-      precalculated = f.precalculated;
-      if (f.problem) problems.push(f.problem);
-    } else if (jt) problems.push(`fingerprint JSON ${jt.error}`);
-    let version: string | null = p.member;
-    let source: PackageSource | null = p.member !== null ? { kind: 'path', detail: null } : null;
-    const dt = text(p.depRead);
-    let mode = p.id.mode;
-    if (dt && 'text' in dt && p.id.checkFromOutputs && linkedRuleIn(dt.text)) mode = 'build';
-    if (dt && 'text' in dt) {
-      let line = dt.text.split('\n', 1)[0] ?? '';
-      // A cut-off line ends in a partial path: drop it.
-      if (dt.truncated && !dt.text.includes('\n')) line = line.slice(0, Math.max(line.lastIndexOf(' '), 0));
-      try {
-        const parsed = parseRustcDepInfoLine(line);
-        const origin = packageOrigin(parsed.sources, p.plan.package);
-        version = origin.version;
-        source = origin.source;
-      } catch (e) {
-        problems.push(`rustc dep-info: ${(e as Error).message}`);
-      }
-    }
-    if (version === null && precalculated !== null && SEMVER.test(precalculated)) version = precalculated;
-    if (fingerprintHash) byHash.set(fingerprintHash, { version, source });
-    return { p, problems, fingerprintHash, lastBuildFailed, features, rustc, deps, version, source, mode };
-  });
-  // A package has one lib target: when any of its lib units is a proc-macro (a hashed `.so`), or cargo
-  // metadata says so, its check units (`.rmeta` only) are proc-macros too.
-  const procMacros = new Set(pending.filter((p) => p.id.kind === 'proc-macro' || p.procMacro).map((p) => p.plan.package));
-  return decoded.map((d) => {
-    let { version, source } = d;
-    if (version === null || source === null) {
-      // A build-script run has no `.d`: it inherits from the script it runs (its `build_script_build` dep).
-      for (const dep of d.deps) {
-        const o = byHash.get(dep.hashHex);
-        if (dep.name === 'build_script_build' && o) {
-          version ??= o.version;
-          source ??= o.source;
-        }
-      }
-    }
-    const { p } = d;
-    const pkg = p.plan.package || guessPackage(p.files);
-    return {
-      id: unitId(pid, pkg, p.plan.hash, p.plan.layout),
-      package: pkg,
-      hash: p.plan.hash,
-      layout: p.plan.layout,
-      kind: p.id.kind === 'lib' && procMacros.has(p.plan.package) ? 'proc-macro' : p.id.kind,
-      mode: d.mode,
-      target: p.id.target,
-      features: d.features,
-      version,
-      source,
-      paths: p.plan.paths.map((x) => x.path),
-      parts: partsOf(p, acc),
-      bytes: p.bytes,
-      freedBytes: p.freed,
-      builtAt: builtAt(p.files, p.id),
-      lastBuildFailed: d.lastBuildFailed,
-      fingerprintHash: d.fingerprintHash,
-      rustc: d.rustc,
-      deps: d.deps.map((x) => ({ name: x.name, fingerprint: x.hashHex })),
-      fingerprintFiles: p.id.names,
-      stale: [],
-      problems: d.problems,
-    };
-  });
 }
 
 /** Does a rustc `.d` file name a linked output (`.rlib`, a shared library, an executable) among its rules? */
@@ -553,9 +672,9 @@ function guessPackage(files: UnitFiles): string {
   return o.replace(/^lib/, '').replace(/-[0-9a-f]{16}.*$/, '') || '(unknown)';
 }
 
-function partsOf(p: PendingUnit, acc: Accountant): UnitPart[] {
-  if (p.plan.layout === 'v2') {
-    const unitDir = p.plan.paths[0];
+function partsOf(plan: UnitPlan, acc: Accountant): UnitPart[] {
+  if (plan.layout === 'v2') {
+    const unitDir = plan.paths[0];
     if (!unitDir) return [];
     const at = acc.locate(unitDir);
     const present = new Set((at?.result.entries ?? []).filter((e) => e.rel !== '' && !e.rel.includes('/')).map((e) => e.rel));
@@ -566,11 +685,10 @@ function partsOf(p: PendingUnit, acc: Accountant): UnitPart[] {
         return { name, path: inside.path, bytes: acc.measure([inside]).bytes };
       });
   }
-  return p.plan.paths.map((x) => ({ name: x.part, path: x.path, bytes: acc.measure([x]).bytes }));
+  return plan.paths.map((x) => ({ name: x.part, path: x.path, bytes: acc.measure([x]).bytes }));
 }
 
-function decodeIncremental(ip: { crate: string; path: string }, acc: Accountant): IncrementalCrate {
-  const planned: PlannedPath = { path: ip.path, part: 'other', depth: 1 };
+function decodeIncremental(ip: IncrementalPlan, planned: PlannedPath, acc: Accountant): IncrementalCrate {
   const at = acc.locate(planned);
   const sessions: IncrementalSession[] = [];
   for (const e of at?.result.entries ?? []) {
@@ -582,13 +700,13 @@ function decodeIncremental(ip: { crate: string; path: string }, acc: Accountant)
   return { crate: ip.crate, path: ip.path, bytes: acc.measure([planned]).bytes, sessions };
 }
 
-function summarizePackages(units: readonly Unit[], pp: ProfilePlan, acc: Accountant): PackageSummary[] {
+function summarizePackages(units: readonly Unit[], drafts: readonly DraftUnit[], acc: Accountant): PackageSummary[] {
   const byPkg = new Map<string, { ids: string[]; paths: PlannedPath[] }>();
   units.forEach((u, i) => {
     let g = byPkg.get(u.package);
     if (!g) byPkg.set(u.package, (g = { ids: [], paths: [] }));
     g.ids.push(u.id);
-    g.paths.push(...(pp.units[i]?.paths ?? []));
+    g.paths.push(...(drafts[i]?.staged.plan.paths ?? []));
   });
   return [...byPkg.entries()]
     .map(([name, g]) => {
