@@ -377,4 +377,52 @@ export function planBuildDir(dir: string, role: 'build-dir' | 'target-dir' | 'bo
   return { path: dir, exists: true, profiles, buckets: buckets.result(), problems };
 }
 
+export interface OutlineProfile {
+  readonly name: string;
+  readonly platform: string | null;
+  readonly path: string;
+  /** Package names, from folder names alone (a legacy `build/<pkg>-<META>` gives `<pkg>`). */
+  readonly packages: readonly string[];
+}
+
+/**
+ * The first level of the tree — profiles and package names — from a handful of readdirs, whatever the size of
+ * the build dir: the root, each profile folder, and the names in `build/` and `.fingerprint/` (never inside).
+ */
+export function outlineBuildDir(dir: string): OutlineProfile[] {
+  const problems: Problems = [];
+  const out: OutlineProfile[] = [];
+  const profile = (p: string, name: string, platform: string | null, entries: Dirent[]): void => {
+    const names = new Set<string>();
+    for (const e of entries) {
+      if (!e.dir || e.symlink) continue;
+      if (e.name === 'build' || e.name === '.fingerprint') {
+        for (const c of list(path.join(p, e.name), problems) ?? []) {
+          if (!c.dir || c.symlink) continue;
+          const m = LEGACY_DIR.exec(c.name);
+          names.add(m ? (m[1] ?? c.name) : c.name);
+        }
+      }
+    }
+    out.push({ name, platform, path: p, packages: [...names].sort() });
+  };
+  const isProfile = (entries: Dirent[]): boolean => entries.some((e) => PROFILE_MARKERS.has(e.name));
+  for (const e of list(dir, problems) ?? []) {
+    if (!e.dir || e.symlink || ROOT_BUCKET_DIRS.has(e.name)) continue;
+    const p = path.join(dir, e.name);
+    const entries = list(p, problems) ?? [];
+    if (isProfile(entries)) {
+      profile(p, e.name, null, entries);
+      continue;
+    }
+    for (const c of entries) {
+      if (!c.dir || c.symlink) continue;
+      const cp = path.join(p, c.name);
+      const ce = list(cp, problems) ?? [];
+      if (isProfile(ce)) profile(cp, c.name, e.name, ce);
+    }
+  }
+  return out.sort((a, b) => ((a.platform ?? '') + '/' + a.name < (b.platform ?? '') + '/' + b.name ? -1 : 1));
+}
+
 export const __test = { HASHED_FILE, LEGACY_DIR };

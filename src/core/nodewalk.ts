@@ -278,6 +278,8 @@ function readOne(r: ReadRequest): ReadResult {
           break;
         }
       }
+      // Same shortcut as the helper: a short read that reaches the fstat size is the end of the file.
+      if (n < want && len >= st.size) break;
     }
     return { ok: true, data: Buffer.from(buf.subarray(0, len)) };
   } catch (e) {

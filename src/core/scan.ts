@@ -21,7 +21,7 @@ import type {
   UnitPart,
 } from './model';
 import type { ReadRequest, ReadResult, WalkEntry, WalkResult, Walker } from './walk';
-import { planBuildDir, describeFsError, type IncrementalPlan, type PlannedPath, type ProfilePlan, type UnitPlan } from './layout';
+import { planBuildDir, outlineBuildDir, describeFsError, type IncrementalPlan, type PlannedPath, type ProfilePlan, type UnitPlan } from './layout';
 import { parseFingerprintFileName, parseFingerprintJson, parseHashFile } from './fingerprint';
 import { packageOrigin, parseRustcDepInfoLine } from './rustcdep';
 import { parseSessionName } from './incremental';
@@ -461,14 +461,20 @@ function textOf(req: ReadRequest | null, r: ReadResult | undefined): Text {
 /** Walks, reads and decodes units a chunk at a time; returns drafts in plan order, vanished units left out. */
 async function digestUnits(units: readonly UnitPlan[], acc: Accountant, walker: Walker, members: MemberInfo): Promise<DraftUnit[]> {
   const drafts: DraftUnit[] = [];
-  for (let i = 0; i < units.length; i += CHUNK) {
-    const chunk = units.slice(i, i + CHUNK);
-    const own = chunk.flatMap((u) => u.paths.filter((p) => !p.within));
-    await acc.walk(own);
+  const chunks: UnitPlan[][] = [];
+  for (let i = 0; i < units.length; i += CHUNK) chunks.push(units.slice(i, i + CHUNK));
+  const ownPaths = (chunk: readonly UnitPlan[]): PlannedPath[] => chunk.flatMap((u) => u.paths.filter((p) => !p.within));
+  // The walker works on the next chunk while this one is digested: the two processes overlap.
+  let walking: Promise<void> | null = chunks[0] ? acc.walk(ownPaths(chunks[0])) : null;
+  for (let c = 0; c < chunks.length; c++) {
+    const chunk = chunks[c]!;
+    await walking;
     // A unit whose every path vanished between the layout pass and the walk was deleted (cargo clean, or a
     // rebuild replacing it): it is simply not there any more.
     const staged = chunk.filter((u) => u.paths.some((p) => acc.exists(p))).map((u) => stageUnit(u, acc, members));
-    acc.release(own);
+    acc.release(ownPaths(chunk));
+    const next = chunks[c + 1];
+    walking = next ? acc.walk(ownPaths(next)) : null;
     const reads: ReadRequest[] = [];
     const slots = staged.map((s) => [s.hashRead, s.jsonRead, s.depRead].map((r) => (r ? reads.push(r) - 1 : -1)));
     const contents = reads.length ? await walker.read(reads) : [];
@@ -576,14 +582,16 @@ function finalizeUnits(drafts: readonly DraftUnit[], pid: string): Unit[] {
 
 export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], opts: ScanOptions): Promise<ScanResult> {
   const problems: ScanProblem[] = [];
+  if (opts.onOutline) {
+    opts.onOutline({
+      buildDirs: locations.map((l) => ({
+        path: l.path,
+        profiles: outlineBuildDir(l.path).map((p) => ({ name: p.name, platform: p.platform, packages: p.packages })),
+      })),
+    });
+  }
   const plans = locations.map((l) => ({ loc: l, plan: planBuildDir(l.path, l.role) }));
   for (const { plan } of plans) problems.push(...plan.problems);
-  opts.onOutline?.({
-    buildDirs: plans.map(({ plan }) => ({
-      path: plan.path,
-      profiles: plan.profiles.map((p) => ({ name: p.name, platform: p.platform, packages: [...new Set(p.units.map((u) => u.package))].sort() })),
-    })),
-  });
 
   const acc = new Accountant(opts.walker, problems);
   // Measures are cached per planned path object: one object per incremental folder, made once.

@@ -32,9 +32,16 @@ export interface NativeWalkerOptions {
   readonly threads?: number;
 }
 
-type Call =
-  | { readonly kind: 'walk'; readonly reqs: readonly WalkRequest[]; readonly results: WalkResult[]; resolve(r: WalkResult[]): void; reject(e: Error): void }
-  | { readonly kind: 'read'; readonly reqs: readonly ReadRequest[]; readonly results: ReadResult[]; resolve(r: ReadResult[]): void; reject(e: Error): void };
+interface CallBase<Q, R> {
+  readonly reqs: readonly Q[];
+  readonly results: R[];
+  /** Answers still missing: a call resolves as soon as its own answers are in, even if its batch goes on. */
+  remaining: number;
+  resolve(r: R[]): void;
+  reject(e: Error): void;
+}
+
+type Call = (CallBase<WalkRequest, WalkResult> & { readonly kind: 'walk' }) | (CallBase<ReadRequest, ReadResult> & { readonly kind: 'read' });
 
 interface Inflight {
   readonly calls: readonly Call[];
@@ -88,14 +95,14 @@ export class NativeWalker implements Walker {
   walk(requests: readonly WalkRequest[]): Promise<WalkResult[]> {
     if (requests.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'walk', reqs: requests, results: new Array<WalkResult>(requests.length), resolve, reject });
+      this.enqueue({ kind: 'walk', reqs: requests, results: new Array<WalkResult>(requests.length), remaining: requests.length, resolve, reject });
     });
   }
 
   read(requests: readonly ReadRequest[]): Promise<ReadResult[]> {
     if (requests.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'read', reqs: requests, results: new Array<ReadResult>(requests.length), resolve, reject });
+      this.enqueue({ kind: 'read', reqs: requests, results: new Array<ReadResult>(requests.length), remaining: requests.length, resolve, reject });
     });
   }
 
@@ -252,7 +259,6 @@ export class NativeWalker implements Walker {
       }
       this.inflight = null;
       if (this.queue.length === 0) this.setBusy(false);
-      for (const c of b.calls) (c.resolve as (r: unknown[]) => void)(c.results);
       this.pump();
       return;
     }
@@ -264,6 +270,7 @@ export class NativeWalker implements Walker {
     if (tag === 0x77 /* w */ && call.kind === 'walk') call.results[i] = decodeWalk(body);
     else if (tag === 0x72 /* r */ && call.kind === 'read') call.results[i] = decodeRead(body);
     else throw new Error(`answer tag ${tag} does not match a ${call.kind} request`);
+    if (--call.remaining === 0) (call.resolve as (r: unknown[]) => void)(call.results);
   }
 }
 
