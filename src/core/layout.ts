@@ -157,6 +157,9 @@ class UnitSet {
     if (pkg !== null && u.package === '') u.package = pkg;
     u.paths.push(p);
   }
+  has(layout: Layout, hash: string): boolean {
+    return this.units.has(`${layout}:${hash}`);
+  }
   result(): UnitPlan[] {
     return [...this.units.values()].sort((a, b) =>
       a.package === b.package ? (a.hash < b.hash ? -1 : 1) : a.package < b.package ? -1 : 1,
@@ -198,29 +201,40 @@ function planFlatOutputs(dir: string, part: UnitPart['name'], ctx: ProfileContex
       for (const a of list(path.join(dir, e.name), ctx.problems) ?? []) {
         const m = LEGACY_DIR.exec(a.name);
         const rel = `artifact/${a.name}`;
-        if (m && a.dir) ctx.units.add('legacy', m[1] ?? null, m[2] ?? '', inside(rel, 0, 'artifact'));
-        else ctx.buckets.add(otherBucket, inside(rel, 0, 'other'));
+        if (m && a.dir && (!ctx.only || ctx.only.has(m[1] ?? ''))) ctx.units.add('legacy', m[1] ?? null, m[2] ?? '', inside(rel, 0, 'artifact'));
+        else if (!ctx.only) ctx.buckets.add(otherBucket, inside(rel, 0, 'other'));
       }
       continue;
     }
     const m = HASHED_FILE.exec(e.name);
+    // A partial plan takes only files of units it already knows from their `.fingerprint` folders.
+    if (ctx.only && !(m && ctx.units.has('legacy', m[2] ?? ''))) continue;
     if (m && !e.dir) ctx.units.add('legacy', null, m[2] ?? '', inside(e.name, 0));
     else ctx.buckets.add(otherBucket, inside(e.name, 0, 'other'));
   }
 }
 
 interface ProfileContext {
+  /** Plan only these packages (a partial refresh); null plans everything. */
+  readonly only: ReadonlySet<string> | null;
   readonly units: UnitSet;
   readonly buckets: Buckets;
   readonly shared: PlannedPath[];
   readonly problems: Problems;
 }
 
-function planProfile(dir: string, name: string, platform: string | null, role: 'build-dir' | 'target-dir' | 'both', problems: Problems): ProfilePlan {
+function planProfile(
+  dir: string,
+  name: string,
+  platform: string | null,
+  role: 'build-dir' | 'target-dir' | 'both',
+  problems: Problems,
+  only: ReadonlySet<string> | null = null,
+): ProfilePlan {
   const units = new UnitSet();
   const buckets = new Buckets();
   const shared: PlannedPath[] = [];
-  const ctx: ProfileContext = { units, buckets, shared, problems };
+  const ctx: ProfileContext = { only, units, buckets, shared, problems };
   const incremental: IncrementalPlan[] = [];
   const layouts = new Set<Layout>();
   const locks: string[] = [];
@@ -240,6 +254,7 @@ function planProfile(dir: string, name: string, platform: string | null, role: '
       buckets.add('structure', own(p));
       for (const f of list(p, problems) ?? []) {
         const m = LEGACY_DIR.exec(f.name);
+        if (only && !(m && only.has(m[1] ?? ''))) continue;
         if (m && f.dir && !f.symlink) units.add('legacy', m[1] ?? null, m[2] ?? '', { path: path.join(p, f.name), part: 'fingerprint', depth: 1 });
         else buckets.add('legacy-other', whole(path.join(p, f.name)));
       }
@@ -251,11 +266,12 @@ function planProfile(dir: string, name: string, platform: string | null, role: '
       planFlatOutputs(p, 'examples', ctx, 'uplifted');
     } else if (e.name === 'build' && e.dir) {
       buckets.add('structure', own(p));
-      planBuildFolder(p, units, buckets, layouts, problems);
+      planBuildFolder(p, units, buckets, layouts, problems, only);
     } else if (e.name === 'incremental' && e.dir) {
       buckets.add('structure', own(p));
       for (const c of list(p, problems) ?? []) {
         const m = parseIncrementalDirName(c.name);
+        if (only && !(m && (only.has(m.crate) || only.has(m.crate.replace(/_/g, '-'))))) continue;
         if (m && c.dir && !c.symlink) incremental.push({ crate: m.crate, path: path.join(p, c.name) });
         else buckets.add('unknown', whole(path.join(p, c.name)));
       }
@@ -275,15 +291,17 @@ function planProfile(dir: string, name: string, platform: string | null, role: '
     layouts: [...layouts].sort(),
     units: units.result(),
     incremental,
-    buckets: buckets.result(),
+    // A partial plan measures units only: what else is in the folder did not change with them.
+    buckets: only ? [] : buckets.result(),
     locks: locks.sort(),
     shared,
   };
 }
 
-function planBuildFolder(dir: string, units: UnitSet, buckets: Buckets, layouts: Set<Layout>, problems: Problems): void {
+function planBuildFolder(dir: string, units: UnitSet, buckets: Buckets, layouts: Set<Layout>, problems: Problems, only: ReadonlySet<string> | null): void {
   for (const e of list(dir, problems) ?? []) {
     const p = path.join(dir, e.name);
+    if (only && !only.has(e.name) && !only.has(LEGACY_DIR.exec(e.name)?.[1] ?? '')) continue;
     if (!e.dir || e.symlink) {
       if (e.symlink) noteSymlink(p, problems);
       buckets.add('unknown', whole(p));
@@ -325,6 +343,16 @@ function noteSymlink(p: string, problems: Problems): void {
 }
 
 /** Plan a build dir: profiles (host and `<triple>/`), their units, incremental data and buckets. */
+/**
+ * A plan of one profile folder restricted to some packages: their units (both layouts) and the incremental
+ * folders of their crates, no buckets. What a partial refresh re-measures after cargo touched those packages.
+ */
+export function planPackages(profileDir: string, name: string, platform: string | null, role: 'build-dir' | 'target-dir' | 'both', packages: ReadonlySet<string>): ProfilePlan & { problems: readonly { path: string; message: string }[] } {
+  const problems: Problems = [];
+  const plan = planProfile(profileDir, name, platform, role, problems, packages);
+  return { ...plan, problems };
+}
+
 export function planBuildDir(dir: string, role: 'build-dir' | 'target-dir' | 'both'): BuildDirPlan {
   const problems: Problems = [];
   let st: fs.Stats;

@@ -580,6 +580,33 @@ function finalizeUnits(drafts: readonly DraftUnit[], pid: string): Unit[] {
   });
 }
 
+/**
+ * Measures and decodes one partial plan (layout.ts `planPackages`): the units of a few packages and their
+ * incremental folders, for a refresh that costs what changed. Sizes follow the same rules as a full scan.
+ */
+export async function scanPartial(
+  buildDir: string,
+  pp: ProfilePlan,
+  opts: Pick<ScanOptions, 'walker' | 'members'>,
+): Promise<{ units: Unit[]; incremental: IncrementalCrate[]; problems: ScanProblem[] }> {
+  const problems: ScanProblem[] = [];
+  const acc = new Accountant(opts.walker, problems);
+  const incremental = pp.incremental.map((ip) => ({ ip, planned: { path: ip.path, part: 'other', depth: 1 } as PlannedPath }));
+  for (const p of [...pp.shared, ...pp.units.flatMap((u) => u.paths), ...incremental.map((i) => i.planned)]) if (!p.within) acc.request(p);
+  await acc.walk(pp.shared);
+  const members: MemberInfo = {
+    versions: new Map((opts.members ?? []).map((m) => [m.name, m.version])),
+    procMacros: new Set((opts.members ?? []).filter((m) => m.procMacro).map((m) => m.name)),
+  };
+  const drafts = await digestUnits(pp.units, acc, opts.walker, members);
+  await acc.walk(incremental.map((i) => i.planned));
+  return {
+    units: finalizeUnits(drafts, profileId(buildDir, pp.platform, pp.name)),
+    incremental: incremental.map((i) => decodeIncremental(i.ip, i.planned, acc)),
+    problems,
+  };
+}
+
 export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], opts: ScanOptions): Promise<ScanResult> {
   const problems: ScanProblem[] = [];
   if (opts.onOutline) {
