@@ -1,8 +1,51 @@
-// Wiring only: the tree view, commands and watcher arrive with the extension issue; the engine lives in src/core.
-import type * as vscode from 'vscode';
+// Wiring only: the engine lives in src/core, process adapters in src/node, editor adapters in src/vscode.
 
-export function activate(_context: vscode.ExtensionContext): void {
-  // Nothing to wire yet: activation must stay cheap and side-effect free.
+import * as vscode from 'vscode';
+import { Explorer } from './vscode/explorer';
+import { BuildDirTree } from './vscode/tree';
+import { COMMANDS } from './vscode/commands';
+import { FINGERPRINT_SCHEME, FingerprintDocuments } from './vscode/commands/inspect';
+import type { CommandContext } from './vscode/commands/context';
+import { StatusItem } from './vscode/status';
+import { LiveRefresh } from './vscode/live';
+import type { Node } from './vscode/nodes';
+
+export interface Api {
+  readonly explorer: Explorer;
+  readonly tree: BuildDirTree;
+  readonly view: vscode.TreeView<Node>;
+  readonly live: LiveRefresh;
 }
 
-export function deactivate(): void {}
+export async function activate(context: vscode.ExtensionContext): Promise<Api> {
+  const log = vscode.window.createOutputChannel('Cargo Build Dir', { log: true });
+  const explorer = new Explorer(log);
+  const tree = new BuildDirTree(explorer);
+  const view = vscode.window.createTreeView('cargoBuildDir.tree', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
+  const status = new StatusItem(tree);
+  const ctx: CommandContext = { explorer, tree, view, log };
+  const live = new LiveRefresh(explorer, log);
+  context.subscriptions.push(log, explorer, tree, view, status, live);
+  for (const [id, handler] of Object.entries(COMMANDS)) {
+    context.subscriptions.push(vscode.commands.registerCommand(id, (node?: Node, ...rest: unknown[]) => handler(ctx, node, ...rest)));
+  }
+  context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(FINGERPRINT_SCHEME, new FingerprintDocuments(ctx)));
+
+  explorer.onDidChange((ids) => {
+    if (ids === null) tree.refreshAll();
+    else tree.refreshIds(ids);
+    view.description = tree.describe();
+    status.update();
+    void vscode.commands.executeCommand('setContext', 'cargoBuildDir.hasWorkspace', explorer.hasWorkspace());
+    void vscode.commands.executeCommand('setContext', 'cargoBuildDir.hasBuild', explorer.hasBuild());
+    live.update();
+  });
+  await vscode.commands.executeCommand('setContext', 'cargoBuildDir.hasWorkspace', explorer.hasWorkspace());
+  await vscode.commands.executeCommand('setContext', 'cargoBuildDir.filtered', false);
+  void explorer.refresh();
+  return { explorer, tree, view, live };
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions.
+}

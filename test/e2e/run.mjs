@@ -15,7 +15,7 @@
 // E2E_KEEP_ARTIFACTS=1 keeps .e2e-artifacts/ from earlier runs (it is emptied otherwise).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, fstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, fstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,18 @@ const SELF = fileURLToPath(import.meta.url);
  */
 const EXTHOST_SUITES = [
   { name: 'smoke', extensionDir: 'test/e2e/smoke-ext', tests: 'test/e2e/smoke-ext/suite/index.js' },
+  // The product: the repository itself is the extension (dist/ must be built), on a fresh copy of the sample
+  // workspace that real cargo builds before VS Code opens it.
+  { name: 'extension', extensionDir: '.', tests: 'out/test-exthost/index.js', prepare: prepareSampleWorkspace },
 ];
+
+/** Copies sample/ into `dir` and builds it with cargo (layout v2 on cargo < 1.100 through -Z). */
+function prepareSampleWorkspace(dir) {
+  cpSync(join(REPO, 'sample'), dir, { recursive: true, filter: (src) => !/[\\/]target([\\/]|$)/.test(src.slice(join(REPO, 'sample').length)) });
+  const env = { ...process.env, RUSTC_BOOTSTRAP: '1' };
+  const r = spawnSync('cargo', ['build', '--offline', '-Zbuild-dir-new-layout'], { cwd: dir, env, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`cargo build of the sample workspace failed (exit ${r.status})`);
+}
 const UI_TEST_ROOT = 'test/e2e';
 
 const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
@@ -193,6 +204,7 @@ async function main(argv) {
         const summary = join(scratch, `exthost-${s.name}.json`);
         const ws = s.workspace ? join(REPO, s.workspace) : join(scratch, `ws-${s.name}`);
         mkdirSync(ws, { recursive: true });
+        if (s.prepare) s.prepare(ws);
         console.log(`\n> [exthost:${s.name}] node test/e2e/run-exthost.mjs ${s.extensionDir} ${s.tests} ${s.workspace ?? '<temp folder>'}`);
         const code = await isolated(process.execPath, [join(REPO, 'test/e2e/run-exthost.mjs'), join(REPO, s.extensionDir), join(REPO, s.tests), ws], { E2E_SUMMARY_FILE: summary });
         let c = existsSync(summary) ? JSON.parse(readFileSync(summary, 'utf8')) : null;

@@ -1,0 +1,23 @@
+// The command table: every command the manifest contributes, and its handler. The manifest-contract test
+// reads this table, so a contributed command without a handler (or the reverse) fails the tests.
+
+import type { Handler } from './context';
+import { refresh, filter, clearFilter } from './view';
+import { open, openToSide } from './open';
+import { revealInExplorer, revealInOS, copyPath } from './reveal';
+import { openBuildScriptOutput, showFingerprint } from './inspect';
+import { runCargoBuild } from './build';
+
+export const COMMANDS: Readonly<Record<string, Handler>> = {
+  'cargoBuildDir.refresh': refresh,
+  'cargoBuildDir.filter': filter,
+  'cargoBuildDir.clearFilter': clearFilter,
+  'cargoBuildDir.open': open,
+  'cargoBuildDir.openToSide': openToSide,
+  'cargoBuildDir.revealInExplorer': revealInExplorer,
+  'cargoBuildDir.revealInOS': revealInOS,
+  'cargoBuildDir.copyPath': copyPath,
+  'cargoBuildDir.openBuildScriptOutput': openBuildScriptOutput,
+  'cargoBuildDir.showFingerprint': showFingerprint,
+  'cargoBuildDir.runCargoBuild': runCargoBuild,
+};

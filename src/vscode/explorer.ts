@@ -1,0 +1,183 @@
+// The extension's state: for each workspace folder, where its build dirs are and their latest scan. It runs
+// the engine (locate → scan), keeps the view current from file-system events, and tells the tree what
+// changed. Stale results are guarded: a scan that finishes after a newer one started is dropped.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { locateBuildDirs } from '../node/cargo';
+import { createWalker } from '../node/walker';
+import { findNativeWalker } from '../node/native';
+import { NodeWalker } from '../core/nodewalk';
+import { scanBuildDirs } from '../core/scan';
+import type { ScanResult } from '../core/model';
+import type { Walker } from '../core/walk';
+import type { BuildDirLocation, WorkspaceMember } from '../core/discover';
+import { readConfig, type Config } from './config';
+
+export interface FolderState {
+  readonly key: string;
+  readonly name: string;
+  readonly uri: vscode.Uri;
+  result: ScanResult | null;
+  members: readonly WorkspaceMember[];
+  error: string | null;
+  scanning: boolean;
+  building: boolean;
+  /** Bumped by every scan start: a result from an older generation is dropped. */
+  generation: number;
+}
+
+export interface ChangeListener {
+  /** null: everything may have changed; else the tree node ids that did. */
+  (ids: readonly string[] | null): void;
+}
+
+export class Explorer implements vscode.Disposable {
+  folders: FolderState[] = [];
+  config: Config = readConfig();
+  private walker: Walker = new NodeWalker();
+  private readonly listeners: ChangeListener[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+  private upgrading: Promise<void> | null = null;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.syncFolders();
+    this.disposables.push(
+      vscode.workspace.onDidChangeWorkspaceFolders(() => {
+        this.syncFolders();
+        void this.refresh();
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration('cargoBuildDir')) return;
+        this.config = readConfig();
+        if (e.affectsConfiguration('cargoBuildDir.sortPackagesBy')) this.emit(null);
+        else void this.refresh();
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.refresh()),
+    );
+  }
+
+  onDidChange(l: ChangeListener): void {
+    this.listeners.push(l);
+  }
+
+  private emit(ids: readonly string[] | null): void {
+    for (const l of this.listeners) l(ids);
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+    this.walker.close();
+  }
+
+  private syncFolders(): void {
+    const old = new Map(this.folders.map((f) => [f.key, f]));
+    this.folders = (vscode.workspace.workspaceFolders ?? [])
+      .filter((f) => f.uri.scheme === 'file')
+      .map((f) => old.get(f.uri.toString()) ?? { key: f.uri.toString(), name: f.name, uri: f.uri, result: null, members: [], error: null, scanning: false, building: false, generation: 0 });
+  }
+
+  /**
+   * The native walker once it is built (in the background, with the user's cargo, only in a trusted
+   * workspace); the Node walker until then, so the first scan never waits for a compiler.
+   */
+  private async currentWalker(): Promise<Walker> {
+    if (this.walker.name === 'native') return this.walker;
+    if (!this.upgrading) {
+      const build = vscode.workspace.isTrusted;
+      this.upgrading = (async () => {
+        try {
+          const cached = await findNativeWalker({ cargo: this.config.cargoPath, build: false });
+          if (cached || build) {
+            const w = await createWalker({ cargo: this.config.cargoPath, build, log: (l) => this.log.info(l) });
+            if (w.name === 'native') {
+              this.walker.close();
+              this.walker = w;
+              this.log.info('sizes are measured by the native walker');
+            } else w.close();
+          }
+        } catch (e) {
+          this.log.warn(`native walker unavailable: ${(e as Error).message}`);
+        }
+      })();
+      // Use the native walker right away when it was already built; else go on with Node and switch later.
+      await Promise.race([this.upgrading, new Promise((r) => setTimeout(r, 150))]);
+    }
+    return this.walker;
+  }
+
+  /** Locates and scans every folder (or one). Safe to call often: older scans are discarded. */
+  async refresh(only?: FolderState): Promise<void> {
+    const targets = only ? [only] : this.folders;
+    await Promise.all(targets.map((f) => this.scanFolder(f)));
+  }
+
+  private async scanFolder(st: FolderState): Promise<void> {
+    const generation = ++st.generation;
+    st.scanning = true;
+    if (!st.result) this.emit(null);
+    try {
+      const trusted = vscode.workspace.isTrusted;
+      const located = await locateBuildDirs(st.uri.fsPath, { cargo: this.config.cargoPath, useCargo: trusted });
+      if (generation !== st.generation) return;
+      if (located.kind === 'error') {
+        st.result = null;
+        st.error = located.code === 'not-cargo' ? null : located.message;
+        return;
+      }
+      if (located.kind === 'workspace' && located.cargoError) this.log.warn(`cargo metadata: ${located.cargoError}; used the fallback rules`);
+      const dirs: BuildDirLocation[] = [...located.dirs.buildDirs];
+      for (const extra of this.config.extraBuildDirs) {
+        const p = path.resolve(st.uri.fsPath, extra);
+        if (!dirs.some((d) => d.path === p)) dirs.push({ path: p, role: 'both', discovery: 'given path' });
+      }
+      const walker = await this.currentWalker();
+      const started = Date.now();
+      const result = await scanBuildDirs(dirs, { walker, members: located.dirs.members, workspaceRoot: located.kind === 'workspace' ? located.dirs.workspaceRoot : null });
+      if (generation !== st.generation) return;
+      this.log.info(`scanned ${dirs.map((d) => d.path).join(', ')} in ${Date.now() - started} ms (${result.walker} walker)`);
+      for (const p of result.problems.slice(0, 20)) this.log.warn(`${p.path}: ${p.message}`);
+      st.result = result;
+      st.members = located.dirs.members;
+      st.error = null;
+    } catch (e) {
+      if (generation !== st.generation) return;
+      st.error = vscode.l10n.t('Could not read the build directory: {0}', (e as Error).message);
+      this.log.error(e as Error);
+    } finally {
+      if (generation === st.generation) {
+        st.scanning = false;
+        this.emit(null);
+      }
+    }
+  }
+
+  hasWorkspace(): boolean {
+    return this.folders.length > 0;
+  }
+
+  hasBuild(): boolean {
+    return this.folders.some((f) => f.result?.buildDirs.some((b) => b.exists) ?? false);
+  }
+
+  folderOfPath(p: string): FolderState | undefined {
+    return this.folders.find((f) => f.result?.buildDirs.some((b) => p === b.path || p.startsWith(b.path + path.sep)));
+  }
+
+  /** The walker for one-off work (a clean's preview, a partial refresh). */
+  async walkerForTask(): Promise<Walker> {
+    return this.currentWalker();
+  }
+
+  /** For watchers: replace a folder's result after a partial refresh and say which nodes changed. */
+  replaceResult(st: FolderState, result: ScanResult, ids: readonly string[] | null): void {
+    st.result = result;
+    this.emit(ids);
+  }
+
+  setBuilding(st: FolderState, building: boolean): void {
+    if (st.building === building) return;
+    st.building = building;
+    this.emit(null);
+  }
+}
