@@ -5,18 +5,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Node } from './nodes';
 import { pathOf } from './nodes';
+import { contextValueOf } from './contextValues';
 import { formatAge, formatBytes, unitLabel } from '../core/format';
 import type { Unit } from '../core/model';
 
 const { Collapsed, None } = vscode.TreeItemCollapsibleState;
 
-/** contextValue as `key=value` pairs joined by `;`, matched in package.json with `viewItem =~ /(^|;)k=v(;|$)/`. */
-export function contextValue(pairs: Record<string, string | number | boolean | null | undefined>): string {
-  return Object.entries(pairs)
-    .filter(([, v]) => v !== undefined && v !== null && v !== false)
-    .map(([k, v]) => `${k}=${v === true ? 1 : v}`)
-    .join(';');
-}
 
 function unitIcon(u: Unit): vscode.ThemeIcon {
   if (u.lastBuildFailed) return new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
@@ -43,26 +37,22 @@ function unitIcon(u: Unit): vscode.ThemeIcon {
 export function toTreeItem(node: Node, now: number = Date.now()): vscode.TreeItem {
   const item = new vscode.TreeItem('', Collapsed);
   item.id = node.id;
-  const p = pathOf(node);
   switch (node.kind) {
     case 'folder':
       item.label = node.name;
       item.iconPath = new vscode.ThemeIcon('root-folder');
-      item.contextValue = contextValue({ kind: 'folder' });
       break;
     case 'message':
       item.label = node.text;
       item.description = node.detail;
       item.iconPath = new vscode.ThemeIcon(node.icon);
       item.collapsibleState = None;
-      item.contextValue = contextValue({ kind: 'message' });
       break;
     case 'buildDir': {
       const b = node.buildDir;
       item.label = b.path;
       item.description = `${formatBytes(b.bytes)} · ${b.role === 'both' ? vscode.l10n.t('build and target dir') : b.role === 'build-dir' ? vscode.l10n.t('build dir') : vscode.l10n.t('target dir')}`;
       item.iconPath = new vscode.ThemeIcon('file-submodule');
-      item.contextValue = contextValue({ kind: 'buildDir', path: true });
       break;
     }
     case 'profile': {
@@ -70,20 +60,17 @@ export function toTreeItem(node: Node, now: number = Date.now()): vscode.TreeIte
       item.label = pr.platform ? `${pr.platform}/${pr.name}` : pr.name;
       item.description = `${formatBytes(pr.bytes)} · ${vscode.l10n.t('{0} units', pr.units.length)}${pr.layouts.length > 1 ? ' · ' + vscode.l10n.t('mixed layouts') : pr.layouts[0] === 'legacy' ? ' · ' + vscode.l10n.t('legacy layout') : ''}`;
       item.iconPath = new vscode.ThemeIcon('layers');
-      item.contextValue = contextValue({ kind: 'profile', path: true });
       break;
     }
     case 'package':
       item.label = node.pkg.name;
       item.description = `${formatBytes(node.pkg.bytes)} · ${node.units.length === 1 ? vscode.l10n.t('1 unit') : vscode.l10n.t('{0} units', node.units.length)}`;
       item.iconPath = new vscode.ThemeIcon('package');
-      item.contextValue = contextValue({ kind: 'package' });
       break;
     case 'legacyGroup':
       item.label = vscode.l10n.t('Legacy layout leftovers');
       item.description = `${formatBytes(node.bytes)} · ${vscode.l10n.t('{0} units', node.units.length)}`;
       item.iconPath = new vscode.ThemeIcon('archive');
-      item.contextValue = contextValue({ kind: 'legacyGroup' });
       break;
     case 'unit': {
       const u = node.unit;
@@ -94,7 +81,6 @@ export function toTreeItem(node: Node, now: number = Date.now()): vscode.TreeIte
       item.description = parts.join(' · ');
       item.iconPath = unitIcon(u);
       item.collapsibleState = u.parts.length ? Collapsed : None;
-      item.contextValue = contextValue({ kind: 'unit', mode: u.mode, layout: u.layout, path: true });
       break;
     }
     case 'part': {
@@ -107,7 +93,6 @@ export function toTreeItem(node: Node, now: number = Date.now()): vscode.TreeIte
       item.collapsibleState = isFile ? None : Collapsed;
       if (isFile) item.command = { command: 'cargoBuildDir.open', title: vscode.l10n.t('Open'), arguments: [node] };
       else item.iconPath = vscode.ThemeIcon.Folder;
-      item.contextValue = contextValue({ kind: 'part', part: part.name, outDir: out, file: isFile, path: true });
       break;
     }
     case 'entry':
@@ -116,20 +101,17 @@ export function toTreeItem(node: Node, now: number = Date.now()): vscode.TreeIte
       item.collapsibleState = node.dir ? Collapsed : None;
       item.iconPath = node.dir ? vscode.ThemeIcon.Folder : vscode.ThemeIcon.File;
       if (!node.dir) item.command = { command: 'cargoBuildDir.open', title: vscode.l10n.t('Open'), arguments: [node] };
-      item.contextValue = contextValue({ kind: 'entry', file: !node.dir, path: true });
       break;
     case 'incremental':
       item.label = vscode.l10n.t('Incremental');
       item.description = `${formatBytes(node.bytes)} · ${vscode.l10n.t('{0} crate folders', node.profile.incremental.length)}`;
       item.iconPath = new vscode.ThemeIcon('history');
-      item.contextValue = contextValue({ kind: 'incremental' });
       break;
     case 'crate':
       item.label = node.crate.crate;
       item.description = `${formatBytes(node.crate.bytes)} · ${vscode.l10n.t('{0} sessions', node.crate.sessions.length)}`;
       item.iconPath = new vscode.ThemeIcon('folder-library');
       item.collapsibleState = node.crate.sessions.length ? Collapsed : None;
-      item.contextValue = contextValue({ kind: 'crate', path: true });
       break;
     case 'session': {
       const s = node.session;
@@ -137,26 +119,23 @@ export function toTreeItem(node: Node, now: number = Date.now()): vscode.TreeIte
       item.description = [formatBytes(s.bytes), s.startedAt ? formatAge(s.startedAt, now) : '', s.working ? vscode.l10n.t('unfinished') : ''].filter(Boolean).join(' · ');
       item.iconPath = new vscode.ThemeIcon(s.working ? 'loading' : 'history');
       item.collapsibleState = None;
-      item.contextValue = contextValue({ kind: 'session', path: true });
       break;
     }
     case 'other':
       item.label = vscode.l10n.t('Other');
       item.description = formatBytes(node.bytes);
       item.iconPath = new vscode.ThemeIcon('ellipsis');
-      item.contextValue = contextValue({ kind: 'other' });
       break;
     case 'bucket':
       item.label = node.bucket.name;
       item.description = formatBytes(node.bucket.bytes);
       item.iconPath = new vscode.ThemeIcon('files');
-      item.contextValue = contextValue({ kind: 'bucket' });
       break;
   }
+  item.contextValue = contextValueOf(node);
   // Screen readers read the label and size, not the tooltip or the resource path.
   const label = typeof item.label === 'string' ? item.label : ((item.label as vscode.TreeItemLabel | undefined)?.label ?? '');
   item.accessibilityInformation = { label: [label, typeof item.description === 'string' ? item.description : ''].filter(Boolean).join(', ') };
-  void p;
   return item;
 }
 
