@@ -301,6 +301,34 @@ function debianCratesSkipReason() {
   return debianState.reason;
 }
 
+/**
+ * The `stale` fixture's extra package: `leaf`, a path dependency of `bs` that is not a workspace member
+ * (excluded), so that its feature variants are judged only by what reaches them.
+ */
+function addLeaf(ws) {
+  const manifest = path.join(ws, 'Cargo.toml');
+  const text = fs.readFileSync(manifest, 'utf8');
+  if (!/^members = \[[^\]]*\]$/m.test(text)) fail('sample/Cargo.toml has no single-line `members = [...]`');
+  fs.writeFileSync(manifest, text.replace(/^(members = \[[^\]]*\])$/m, '$1\nexclude = ["leaf"]'));
+  writeFile(
+    path.join(ws, 'leaf', 'Cargo.toml'),
+    '[package]\nname = "leaf"\nversion = "0.1.0"\nedition = "2021"\npublish = false\n\n[features]\na = []\nb = []\n',
+  );
+  writeFile(
+    path.join(ws, 'leaf', 'src', 'lib.rs'),
+    [
+      '//! A dependency outside the workspace members; the `stale` fixture switches the feature `bs` asks for.',
+      '',
+      '#[cfg(feature = "a")]',
+      'pub const MODE: &str = "a";',
+      '#[cfg(not(feature = "a"))]',
+      'pub const MODE: &str = "not a";',
+      '',
+    ].join('\n'),
+  );
+  fs.appendFileSync(path.join(ws, 'bs', 'Cargo.toml'), '\n[dependencies]\nleaf = { path = "../leaf", features = ["a"] }\n');
+}
+
 function findEmptyHashFiles(buildDir) {
   // v2 unit folders: <profile>/build/<pkg>/<hash>/fingerprint/<hash file>
   const found = [];
@@ -391,6 +419,26 @@ function definitions(tc) {
       skip: debianCratesSkipReason,
       prepare: addRegistryMembers,
       steps: [step(['build'], { layout: 'v2' })],
+    },
+    {
+      name: 'stale',
+      description:
+        'units made stale for real: stable legacy build, then stable v2 build (legacy leftovers); the non-member `leaf` ' +
+        'switched from feature a to b and rebuilt (superseded units); then a nightly v2 build into the same dir (second toolchain)',
+      skip: nightlySkip,
+      prepare: addLeaf,
+      steps: [
+        step(['build']),
+        step(['build'], { layout: 'v2' }),
+        // Incremental folders can only be tied to units by time (reference §7): keep the rebuild clearly later.
+        edit('wait 3 s so that the rebuild is clearly later than the first builds', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000)),
+        edit('bs asks leaf for feature b instead of a', (ws) => {
+          const f = path.join(ws, 'bs', 'Cargo.toml');
+          fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('features = ["a"]', 'features = ["b"]'));
+        }),
+        step(['build'], { layout: 'v2' }),
+        step(['build'], { layout: 'v2', toolchain: 'nightly' }),
+      ],
     },
     {
       name: 'interrupted',

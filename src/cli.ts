@@ -17,6 +17,14 @@ import { enclosingBuildDir } from './core/layout';
 import { unitToJson } from './core/json';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { analyzeStaleness, readStaleEvidence, type StaleAnalysis, type StaleItem } from './core/stale';
+import { executeClean, itemsForPaths, planClean, type CleanPlan, type CleanResult } from './core/clean';
+import { cargoMarkersMissing } from './core/layout';
+import { findInstalledToolchains, readCargoResolve } from './node/toolchains';
+import { createLocker } from './node/locks';
+import { createTrasher } from './node/trash';
+import type { Walker } from './core/walk';
+import type { Located } from './node/cargo';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -28,6 +36,16 @@ export const EXIT = {
   missing: 3,
   notCargo: 4,
   permission: 5,
+  /** clean: cargo holds a lock on a folder to clean (it is building there); nothing was deleted. */
+  cargoBusy: 6,
+  /** clean: a target is not something that may be deleted (outside a Cargo build dir, a symbolic link, `..`, no cargo marks, changed since the plan). */
+  refused: 7,
+  /** clean: some paths could not be deleted (in use, permission denied); the others were. */
+  partial: 8,
+  /** clean: no way to take cargo's locks here; nothing was deleted. */
+  noLock: 9,
+  /** clean: not confirmed (answered no, or no --yes in a non-interactive run), or interrupted; nothing more was deleted. */
+  notConfirmed: 10,
 } as const;
 
 const USAGE = `cargo-build-dir ${VERSION}: see and measure Cargo's build directory
@@ -38,6 +56,13 @@ Usage:
                                        decode one unit: fingerprints, dep-info, cached compiler messages,
                                        build-script output and its cargo:: directives
   cargo-build-dir walker [--build]     say which size walker scans use; --build builds the native one now
+  cargo-build-dir stale [PATH] [--json] [--idle-days N]
+                                       list what is stale and why (toolchain, legacy-leftover, superseded,
+                                       failed, orphaned-incremental; idle only with --idle-days, a guess)
+  cargo-build-dir clean (UNIT_PATH... | --stale [PATH]) [--dry-run] [--trash] [--yes] [--json]
+                                       show the plan, then delete under cargo's own locks; --dry-run only
+                                       shows it; --trash moves to the desktop trash (Linux); --yes skips the
+                                       question (required when not on a terminal)
 
 PATH is a Cargo workspace (or any folder inside one) or a build directory itself; default: the current folder.
   --json       print the scan as JSON (schema 1, see docs/json-schema.md)
@@ -46,8 +71,10 @@ PATH is a Cargo workspace (or any folder inside one) or a build directory itself
   --no-cargo   do not run \`cargo metadata\`; find the build dir from the environment and .cargo/config.toml
   --walker     measure sizes with the native walker (built once with your cargo) or pure Node
 
-Exit codes: 0 scanned (also when nothing is built yet), 1 internal error, 2 usage, 3 PATH does not exist,
-4 PATH is neither a Cargo workspace nor a build directory, 5 permission denied.`;
+Exit codes: 0 done (also when nothing is built yet or nothing is stale), 1 internal error, 2 usage, 3 PATH does
+not exist, 4 PATH is neither a Cargo workspace nor a build directory, 5 permission denied; clean only: 6 cargo is
+building there (nothing deleted), 7 a target was refused as unsafe, 8 some paths could not be deleted, 9 no way to
+take cargo's locks (nothing deleted), 10 not confirmed or interrupted.`;
 
 interface Args {
   command: string;
@@ -58,10 +85,32 @@ interface Args {
   stats: boolean;
   noCargo: boolean;
   walker: 'native' | 'node' | null;
+  /** clean: unit paths given on the command line. */
+  paths: string[];
+  stale: boolean;
+  dryRun: boolean;
+  trash: boolean;
+  yes: boolean;
+  idleDays: number | null;
 }
 
 function parseArgs(argv: readonly string[]): Args | string {
-  const a: Args = { command: '', build: false, path: '.', json: false, summary: false, stats: false, noCargo: false, walker: null };
+  const a: Args = {
+    command: '',
+    build: false,
+    path: '.',
+    json: false,
+    summary: false,
+    stats: false,
+    noCargo: false,
+    walker: null,
+    paths: [],
+    stale: false,
+    dryRun: false,
+    trash: false,
+    yes: false,
+    idleDays: null,
+  };
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
@@ -70,6 +119,18 @@ function parseArgs(argv: readonly string[]): Args | string {
     else if (x === '--stats') a.stats = true;
     else if (x === '--no-cargo') a.noCargo = true;
     else if (x === '--build') a.build = true;
+    else if (x === '--stale') a.stale = true;
+    else if (x === '--dry-run' || x === '-n') a.dryRun = true;
+    else if (x === '--trash') a.trash = true;
+    else if (x === '--yes' || x === '-y') a.yes = true;
+    else if (x === '--idle-days') {
+      const n = Number(argv[++i]);
+      if (!Number.isFinite(n) || n <= 0) return '--idle-days takes a positive number of days';
+      a.idleDays = n;
+    } else if (x === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
     else if (x === '--walker') {
       const w = argv[++i];
       if (w !== 'native' && w !== 'node') return '--walker takes "native" or "node"';
@@ -81,9 +142,22 @@ function parseArgs(argv: readonly string[]): Args | string {
   }
   if (positional.length === 0) return '';
   a.command = positional[0]!;
+  if (a.command === 'clean') {
+    const rest = positional.slice(1);
+    if (a.stale) {
+      if (rest.length > 1) return 'clean --stale takes at most one PATH';
+      if (rest[0] !== undefined) a.path = rest[0];
+    } else {
+      if (rest.length === 0) return 'clean needs unit paths, or --stale [PATH]';
+      a.paths = rest;
+    }
+    return a;
+  }
+  if (a.stale || a.dryRun || a.trash || a.yes) return `${a.stale ? '--stale' : a.dryRun ? '--dry-run' : a.trash ? '--trash' : '--yes'} is an option of clean`;
+  if (a.idleDays !== null && a.command !== 'stale') return '--idle-days is an option of stale and clean --stale';
   if (positional.length > 2) return `too many arguments: ${positional.slice(2).join(' ')}`;
   if (positional[1] !== undefined) a.path = positional[1];
-  if (!['scan', 'walker', 'show'].includes(a.command)) return `unknown command ${a.command}`;
+  if (!['scan', 'walker', 'show', 'stale'].includes(a.command)) return `unknown command ${a.command}`;
   if (a.command === 'show' && positional[1] === undefined) return 'show needs the path of a unit folder';
   return a;
 }
@@ -105,6 +179,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     return parsed.build && !bin ? EXIT.internal : EXIT.ok;
   }
   if (parsed.command === 'show') return show(parsed, out, err);
+  if (parsed.command === 'clean' && !parsed.stale) return cleanPaths(parsed, out, err);
+  if (parsed.command === 'stale' || parsed.command === 'clean') return staleOrClean(parsed, out, err);
   const t0 = performance.now();
   const located = await locateBuildDirs(parsed.path, { useCargo: !parsed.noCargo });
   const tLocated = performance.now();
@@ -119,6 +195,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   const walker = await createWalker({ build: true, log: (l) => err.write(l + '\n') });
   let outlineAt = 0;
   let result: ScanResult;
+  let analysis: StaleAnalysis | null = null;
+  const inputs = parsed.json ? staleInputs(located, !parsed.noCargo) : null;
   try {
     const tScan = performance.now();
     result = await scanBuildDirs(located.dirs.buildDirs, {
@@ -135,11 +213,13 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
         JSON.stringify({ locateMs: round(tLocated - t0), outlineMs: round(outlineAt), scanMs: round(tDone - tScan), walker: walker.name }) + '\n',
       );
     }
+    // The JSON contract carries each unit's stale reasons; the human tree stays a measurement.
+    if (inputs) analysis = await analyze(result, located, walker, inputs, null);
   } finally {
     walker.close();
   }
   if (parsed.json) {
-    out.write(JSON.stringify(scanToJson(result, { name: 'cargo-build-dir', version: VERSION })) + '\n');
+    out.write(JSON.stringify(scanToJson(analysis?.scan ?? result, { name: 'cargo-build-dir', version: VERSION })) + '\n');
   } else {
     out.write(renderHuman(result, located.dirs.notes ?? [], parsed.summary));
   }
@@ -225,6 +305,294 @@ function renderHuman(r: ScanResult, notes: readonly string[], summary: boolean):
     if (r.problems.length > 50) lines.push(`  … and ${r.problems.length - 50} more (see --json)`);
   }
   return lines.join('\n') + '\n';
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// stale and clean
+
+const TOOL = { name: 'cargo-build-dir', version: VERSION };
+
+interface StaleInputs {
+  readonly toolchains: Awaited<ReturnType<typeof findInstalledToolchains>>;
+  readonly resolve: Awaited<ReturnType<typeof readCargoResolve>> | null;
+}
+
+/** What the analysis needs from outside the build dir: started alongside the scan, so it costs no wall time. */
+function staleInputs(located: Exclude<Located, { kind: 'error' }>, useCargo: boolean): Promise<StaleInputs> {
+  const root = located.kind === 'workspace' ? located.dirs.workspaceRoot : null;
+  return Promise.all([
+    findInstalledToolchains({ workspaceRoot: root, untrusted: !useCargo }),
+    root && useCargo ? readCargoResolve(root) : Promise.resolve(null),
+  ]).then(([toolchains, resolve]) => ({ toolchains, resolve }));
+}
+
+/** Staleness of a scan: installed toolchains, cargo's resolve (unless cargo is off), evidence, analysis. */
+async function analyze(
+  result: ScanResult,
+  located: Exclude<Located, { kind: 'error' }>,
+  walker: Walker,
+  inputs: Promise<StaleInputs>,
+  idleDays: number | null,
+): Promise<StaleAnalysis & { extraNotes: string[] }> {
+  const members = located.dirs.members.map((m) => m.name);
+  const { toolchains: tc, resolve: r } = await inputs;
+  const extraNotes: string[] = [];
+  if (r && !r.resolve) extraNotes.push(`${r.why}: old dependency versions and feature sets are judged from the disk alone`);
+  if (!r) extraNotes.push("cargo's resolve was not read (cargo not run, or no workspace): a dependency whose version or features changed is not called superseded");
+  const evidence = await readStaleEvidence(result, walker, { members, toolchains: tc.toolchains });
+  const a = analyzeStaleness(result, {
+    toolchains: tc.toolchains,
+    toolchainNotes: tc.notes,
+    members: members.length ? members : null,
+    idleDays,
+    evidence,
+    resolve: r?.resolve ?? null,
+    legacyOptOut: !!process.env.__CARGO_TEMPORARY_BUILD_DIR_NEW_LAYOUT_OPT_OUT,
+  });
+  if (tc.toolchains) extraNotes.push(...tc.notes.map((n) => `toolchains: ${n}`));
+  return { ...a, extraNotes };
+}
+
+function itemToJson(i: StaleItem): Record<string, unknown> {
+  return { id: i.id, kind: i.kind, label: i.label, buildDir: i.buildDir, profile: i.profilePath, paths: i.paths, bytes: i.bytes, freedBytes: i.freedBytes, reasons: i.reasons };
+}
+
+function renderStale(a: StaleAnalysis & { extraNotes: string[] }): string {
+  const lines: string[] = [];
+  const byProfile = new Map<string, StaleItem[]>();
+  for (const i of a.items) {
+    const g = byProfile.get(i.profilePath);
+    if (g) g.push(i);
+    else byProfile.set(i.profilePath, [i]);
+  }
+  let bytes = 0;
+  let freed = 0;
+  for (const [profile, items] of byProfile) {
+    const b = items.reduce((n, i) => n + i.bytes, 0);
+    const f = items.reduce((n, i) => n + i.freedBytes, 0);
+    bytes += b;
+    freed += f;
+    lines.push(`${profile}  ${items.length} stale item${items.length === 1 ? '' : 's'}, ${formatBytes(b)} (frees about ${formatBytes(f)})`);
+    for (const i of items) {
+      lines.push(`  ${i.label.padEnd(46)} ${formatBytes(i.bytes).padStart(10)}  ${i.reasons.map((r) => r.reason).join(', ')}`);
+      for (const r of i.reasons) lines.push(`      ${r.reason}: ${r.detail}`);
+    }
+  }
+  if (a.items.length === 0) lines.push('nothing is stale');
+  else lines.push('', `${a.items.length} stale items, ${formatBytes(bytes)} (frees about ${formatBytes(freed)}); \`cargo-build-dir clean --stale\` shows the exact plan`);
+  for (const n of [...a.notes, ...a.extraNotes]) lines.push(`note: ${n}`);
+  return lines.join('\n') + '\n';
+}
+
+async function staleOrClean(a: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const located = await locateBuildDirs(a.path, { useCargo: !a.noCargo });
+  if (located.kind === 'error') {
+    err.write(`error: ${located.message}\n`);
+    return located.code === 'missing' ? EXIT.missing : located.code === 'permission' ? EXIT.permission : EXIT.notCargo;
+  }
+  if (a.walker === 'node') process.env.CARGO_BUILD_DIR_WALKER = 'node';
+  const walker = await createWalker({ build: true, log: (l) => err.write(l + '\n') });
+  let analysis: StaleAnalysis & { extraNotes: string[] };
+  let plan: CleanPlan | null = null;
+  const inputs = staleInputs(located, !a.noCargo);
+  try {
+    const result = await scanBuildDirs(located.dirs.buildDirs, {
+      walker,
+      members: located.dirs.members,
+      workspaceRoot: located.kind === 'workspace' ? located.dirs.workspaceRoot : null,
+    });
+    analysis = await analyze(result, located, walker, inputs, a.idleDays);
+    if (a.command === 'clean') plan = await planClean(analysis.scan, analysis.items, walker);
+  } finally {
+    walker.close();
+  }
+  if (a.command === 'stale') {
+    if (a.json) {
+      out.write(
+        JSON.stringify({
+          schema: 1,
+          tool: TOOL,
+          items: analysis.items.map(itemToJson),
+          bytes: analysis.items.reduce((n, i) => n + i.bytes, 0),
+          freedBytes: analysis.items.reduce((n, i) => n + i.freedBytes, 0),
+          incremental: [...analysis.incremental].map(([p, reasons]) => ({ path: p, reasons })),
+          notes: [...analysis.notes, ...analysis.extraNotes],
+        }) + '\n',
+      );
+    } else out.write(renderStale(analysis));
+    return EXIT.ok;
+  }
+  if (!a.json) for (const n of [...analysis.notes, ...analysis.extraNotes]) err.write(`note: ${n}\n`);
+  return runPlan(plan!, a, out, err);
+}
+
+async function cleanPaths(a: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const roots = new Map<string, string[]>();
+  for (const raw of a.paths) {
+    // `path.resolve` would quietly fold `..` away; a cleaner takes the path it is given or none.
+    if (raw.split(/[\\/]/).includes('..')) {
+      err.write(`error: refusing ${JSON.stringify(raw)}: it contains \`..\`; give the unit's real path\n`);
+      return EXIT.refused;
+    }
+    const abs = path.resolve(raw);
+    try {
+      fs.lstatSync(abs);
+    } catch {
+      err.write(`error: ${abs} does not exist\n`);
+      return EXIT.missing;
+    }
+    const root = enclosingBuildDir(abs);
+    if (!root) {
+      err.write(`error: refusing ${abs}: it is not inside a Cargo build directory\n`);
+      return EXIT.refused;
+    }
+    const g = roots.get(root);
+    if (g) g.push(abs);
+    else roots.set(root, [abs]);
+  }
+  if (a.walker === 'node') process.env.CARGO_BUILD_DIR_WALKER = 'node';
+  const walker = await createWalker({ build: true, log: (l) => err.write(l + '\n') });
+  let plan: CleanPlan;
+  try {
+    const result = await scanBuildDirs(
+      [...roots.keys()].map((p) => ({ path: p, role: 'both' as const, discovery: 'given path' as const })),
+      { walker },
+    );
+    const { items, refused } = itemsForPaths(result, a.paths.map((p) => path.resolve(p)));
+    if (refused.length) {
+      for (const r of refused) err.write(`error: refusing ${r.path}: ${r.message}\n`);
+      err.write('nothing was deleted\n');
+      return EXIT.refused;
+    }
+    plan = await planClean(result, items, walker);
+  } finally {
+    walker.close();
+  }
+  return runPlan(plan, a, out, err);
+}
+
+function renderPlan(plan: CleanPlan, trash: boolean): string {
+  const n = plan.profiles.reduce((k, p) => k + p.items.reduce((m, i) => m + i.entries.length, 0), 0);
+  const lines: string[] = [];
+  lines.push(`Plan: ${trash ? 'move to the trash' : 'delete'} ${n} path${n === 1 ? '' : 's'} in ${plan.profiles.length} profile folder${plan.profiles.length === 1 ? '' : 's'}: ${formatBytes(plan.bytes)}, frees ${formatBytes(plan.freedBytes)} (hard links counted once)`);
+  for (const p of plan.profiles) {
+    lines.push(`${p.profilePath}  ${formatBytes(p.bytes)}, frees ${formatBytes(p.freedBytes)}  (under cargo's locks: ${p.locks.map((l) => path.relative(path.dirname(p.buildDir), l.path)).join(', ')})`);
+    for (const i of p.items) {
+      lines.push(`  ${i.label.padEnd(46)} ${formatBytes(i.bytes).padStart(10)}  frees ${formatBytes(i.freedBytes).padStart(10)}  ${i.reasons.map((r) => r.reason).join(', ') || 'selected'}`);
+      for (const e of i.entries) lines.push(`      ${e.path}`);
+    }
+  }
+  for (const pr of plan.problems) lines.push(`note: ${pr.path}: ${pr.message}`);
+  return lines.join('\n') + '\n';
+}
+
+function ask(question: string, err: NodeJS.WritableStream): Promise<boolean> {
+  return new Promise((resolve) => {
+    err.write(question);
+    const stdin = process.stdin;
+    let text = '';
+    const onData = (d: Buffer): void => {
+      text += d.toString('utf8');
+      if (!text.includes('\n')) return;
+      stdin.off('data', onData);
+      stdin.pause();
+      resolve(/^\s*y(es)?\s*$/i.test(text.split('\n', 1)[0] ?? ''));
+    };
+    stdin.on('data', onData);
+    stdin.once('end', () => resolve(false));
+    stdin.resume();
+  });
+}
+
+const STATUS_EXIT: Record<CleanResult['status'], number> = {
+  done: EXIT.ok,
+  busy: EXIT.cargoBusy,
+  refused: EXIT.refused,
+  partial: EXIT.partial,
+  'no-lock': EXIT.noLock,
+  cancelled: EXIT.notConfirmed,
+};
+
+async function runPlan(plan: CleanPlan, a: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const emit = (result: CleanResult | null, extra: Record<string, unknown> = {}): void => {
+    if (a.json) out.write(JSON.stringify({ schema: 1, tool: TOOL, plan, result, ...extra }) + '\n');
+  };
+  // Folders without cargo's marks are refused before anything is shown as deletable.
+  for (const p of plan.profiles) {
+    const why = cargoMarkersMissing(p.buildDir, p.profilePath);
+    if (why) {
+      err.write(`error: refusing to clean in ${p.profilePath}: ${why}\nnothing was deleted\n`);
+      emit(null, { refused: why });
+      return EXIT.refused;
+    }
+  }
+  if (!a.json) out.write(renderPlan(plan, a.trash));
+  const total = plan.profiles.reduce((k, p) => k + p.items.length, 0);
+  if (total === 0) {
+    if (!a.json) out.write('nothing to clean\n');
+    emit(null);
+    return EXIT.ok;
+  }
+  if (a.dryRun) {
+    if (!a.json) out.write('dry run: nothing was deleted\n');
+    emit(null, { dryRun: true });
+    return EXIT.ok;
+  }
+  let trash: ((p: string) => Promise<void>) | null = null;
+  if (a.trash) {
+    const t = createTrasher();
+    if ('unsupported' in t) {
+      err.write(`error: ${t.unsupported}\n`);
+      return EXIT.usage;
+    }
+    trash = t;
+  }
+  if (!a.yes) {
+    const interactive = !!process.stdin.isTTY && !!(err as NodeJS.WriteStream).isTTY;
+    if (!interactive) {
+      err.write('error: not on a terminal: give --yes to delete what the plan shows (or --dry-run to only see it); nothing was deleted\n');
+      return EXIT.notConfirmed;
+    }
+    if (!(await ask(`${trash ? 'Move these to the trash' : 'Delete these'} (${formatBytes(plan.bytes)})? [y/N] `, err))) {
+      err.write('not confirmed: nothing was deleted\n');
+      return EXIT.notConfirmed;
+    }
+  }
+  const locker = await createLocker({ log: (l) => err.write(`${l}\n`) });
+  if ('unavailable' in locker) {
+    err.write(`error: ${locker.unavailable}\n`);
+    emit(null, { refused: locker.unavailable });
+    return EXIT.noLock;
+  }
+  let cancelled = false;
+  const onSigint = (): void => {
+    cancelled = true;
+    err.write('\nstopping after the current item…\n');
+  };
+  process.once('SIGINT', onSigint);
+  const tty = !!(err as NodeJS.WriteStream).isTTY && !a.json;
+  let result: CleanResult;
+  try {
+    result = await executeClean(plan, {
+      locker,
+      trash,
+      isCancelled: () => cancelled,
+      onProgress: (p) => {
+        if (tty && p.phase === 'deleting') err.write(`\r${p.itemsDone}/${p.itemsTotal} ${formatBytes(p.bytesFreed)} freed  `);
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (tty) err.write('\r\x1b[K');
+  if (a.json) emit(result);
+  else {
+    for (const f of result.failed) err.write(`failed: ${f.path}: ${f.message}\n`);
+    for (const r of result.refused) err.write(`refused: ${r.path}: ${r.message}\n`);
+    const line = `${result.message}${result.removed.length ? `; freed about ${formatBytes(result.freedBytes)}` : ''} (locks by ${locker.mechanism})`;
+    (result.status === 'done' ? out : err).write(`${result.status === 'done' ? '' : 'error: '}${line}\n`);
+  }
+  return STATUS_EXIT[result.status];
 }
 
 if (require.main === module) {

@@ -30,6 +30,8 @@
 //! Options: `--version` prints the version and protocol and exits; `--threads N` sets the pool size
 //! (default: available parallelism, at most 8).
 
+mod lock;
+
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, Metadata};
@@ -641,6 +643,10 @@ fn read_request(path: &Path, max: u64, first_line: bool) -> Result<Vec<u8>, &'st
             }
             scanned = buf.len();
         }
+        // A short read that reaches the size fstat gave is the end of the file: skip the read that returns 0.
+        if n < want && buf.len() as u64 >= md.len() {
+            break;
+        }
     }
     Ok(buf)
 }
@@ -903,57 +909,56 @@ enum Input {
     Bad(String),
 }
 
+fn exact<const N: usize>(r: &mut impl Read) -> io::Result<[u8; N]> {
+    let mut b = [0u8; N];
+    r.read_exact(&mut b)?;
+    Ok(b)
+}
+
+fn read_path(r: &mut impl Read) -> io::Result<PathBuf> {
+    let n = u32::from_le_bytes(exact::<4>(r)?) as usize;
+    if n > MAX_PATH {
+        let msg = format!("path length {n} too large");
+        return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+    }
+    let mut b = vec![0u8; n];
+    r.read_exact(&mut b)?;
+    Ok(path_from_bytes(b))
+}
+
+/// One request, or None for the flush marker that ends a batch.
+fn parse_request(r: &mut impl Read) -> io::Result<Option<Req>> {
+    Ok(Some(match exact::<1>(r)?[0] {
+        b'W' => {
+            let depth = i32::from_le_bytes(exact::<4>(r)?).max(-1);
+            Req::Walk {
+                depth,
+                path: read_path(r)?,
+            }
+        }
+        b'R' => {
+            let max = u64::from(u32::from_le_bytes(exact::<4>(r)?));
+            let first_line = exact::<1>(r)?[0] & 1 != 0;
+            Req::Read {
+                max,
+                first_line,
+                path: read_path(r)?,
+            }
+        }
+        b'F' => return Ok(None),
+        t => {
+            let msg = format!("unknown request tag {t:#04x}");
+            return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+        }
+    }))
+}
+
 fn read_batch(r: &mut impl Read) -> Input {
-    fn exact<const N: usize>(r: &mut impl Read) -> io::Result<[u8; N]> {
-        let mut b = [0u8; N];
-        r.read_exact(&mut b)?;
-        Ok(b)
-    }
-    fn path(r: &mut impl Read) -> io::Result<PathBuf> {
-        let n = u32::from_le_bytes(exact::<4>(r)?) as usize;
-        if n > MAX_PATH {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("path length {n} too large"),
-            ));
-        }
-        let mut b = vec![0u8; n];
-        r.read_exact(&mut b)?;
-        Ok(path_from_bytes(b))
-    }
     let mut reqs = Vec::new();
-    let step = |r: &mut dyn Read, reqs: &mut Vec<Req>| -> io::Result<bool> {
-        let mut r = r;
-        match exact::<1>(&mut r)?[0] {
-            b'W' => {
-                let depth = i32::from_le_bytes(exact::<4>(&mut r)?).max(-1);
-                reqs.push(Req::Walk {
-                    depth,
-                    path: path(&mut r)?,
-                });
-                Ok(false)
-            }
-            b'R' => {
-                let max = u32::from_le_bytes(exact::<4>(&mut r)?) as u64;
-                let flags = exact::<1>(&mut r)?[0];
-                reqs.push(Req::Read {
-                    max,
-                    first_line: flags & 1 != 0,
-                    path: path(&mut r)?,
-                });
-                Ok(false)
-            }
-            b'F' => Ok(true),
-            t => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("unknown request tag {t:#04x}"),
-            )),
-        }
-    };
     loop {
-        match step(r, &mut reqs) {
-            Ok(true) => return Input::Batch(reqs),
-            Ok(false) => {}
+        match parse_request(r) {
+            Ok(Some(req)) => reqs.push(req),
+            Ok(None) => return Input::Batch(reqs),
             // The client closed its end: between batches that is the normal way to stop, and a half-sent
             // batch has nobody left to read its answers either.
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Input::Eof,
@@ -964,6 +969,10 @@ fn read_batch(r: &mut impl Read) -> Input {
 }
 
 fn main() {
+    // `cbd-walker lock …` holds cargo's locks for the cleaner instead of walking (see lock.rs).
+    if std::env::args_os().nth(1).map_or(false, |a| a == "lock") {
+        lock::main(std::env::args_os().skip(2).collect());
+    }
     let mut threads = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)

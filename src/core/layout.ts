@@ -453,4 +453,287 @@ export function outlineBuildDir(dir: string): OutlineProfile[] {
   return out.sort((a, b) => ((a.platform ?? '') + '/' + a.name < (b.platform ?? '') + '/' + b.name ? -1 : 1));
 }
 
+// ------------------------------------------------------------------------------------------------------------
+// Lock files (reference §8): which files guard a `[<triple>/]<profile>` folder, and what proves that a folder
+// really is one of cargo's before anything in it may be deleted.
+
+export type CargoLockName = '.cargo-build-lock' | '.cargo-lock' | '.cargo-artifact-lock';
+
+export interface CargoLockFile {
+  readonly path: string;
+  readonly name: CargoLockName;
+  /** Which cargo versions this lock stops, in words (shown when it is busy). */
+  readonly guards: string;
+}
+
+/**
+ * The locks a cleaner holds exclusively for one profile folder, in cargo's order: the build-dir's
+ * `.cargo-build-lock` (every cargo ≥ 1.96, fine-grain locking included), the target-dir's `.cargo-lock`
+ * (cargo ≤ 1.95 exclusively, ≥ 1.96 through its shared lock) and, when the build dir is separate, its own
+ * `.cargo-lock` (cargo ≤ 1.95). `.cargo-artifact-lock` is not needed: a cleaner of units never touches uplifted
+ * files. Cargo creates missing lock files when it opens them, and so does the cleaner: a lock file that a later
+ * cargo would create is a lock that cargo would take without seeing ours.
+ */
+export function cargoLockFiles(buildDir: string, targetDir: string | null, profileRel: string): CargoLockFile[] {
+  const inBuild = path.join(buildDir, profileRel);
+  const files: CargoLockFile[] = [
+    { path: path.join(inBuild, '.cargo-build-lock'), name: '.cargo-build-lock', guards: 'cargo 1.96 and later' },
+  ];
+  const separate = targetDir !== null && path.resolve(targetDir) !== path.resolve(buildDir);
+  if (separate) {
+    files.push({ path: path.join(targetDir, profileRel, '.cargo-lock'), name: '.cargo-lock', guards: 'every cargo (target dir)' });
+    files.push({ path: path.join(inBuild, '.cargo-lock'), name: '.cargo-lock', guards: 'cargo 1.95 and earlier (separate build dir)' });
+  } else {
+    files.push({ path: path.join(inBuild, '.cargo-lock'), name: '.cargo-lock', guards: 'every cargo' });
+  }
+  return files;
+}
+
+/**
+ * Null when `profileDir` (inside `buildDir`) carries the marks only cargo leaves — a cargo lock file in the
+ * profile folder and `.rustc_info.json` or `CACHEDIR.TAG` at the root — else why not, in words. Folder names
+ * alone (`debug/build/…`) are not enough to delete anything.
+ */
+export function cargoMarkersMissing(buildDir: string, profileDir: string): string | null {
+  const problems: Problems = [];
+  const root = list(buildDir, problems);
+  if (root === null) return `${buildDir} cannot be listed`;
+  if (!root.some((e) => !e.dir && !e.symlink && (e.name === '.rustc_info.json' || e.name === 'CACHEDIR.TAG'))) {
+    return `${buildDir} has neither .rustc_info.json nor CACHEDIR.TAG: it does not look like a folder cargo wrote`;
+  }
+  const prof = list(profileDir, problems);
+  if (prof === null) return `${profileDir} cannot be listed`;
+  if (!prof.some((e) => !e.dir && !e.symlink && LOCK_FILES.has(e.name))) {
+    return `${profileDir} holds none of cargo's lock files (${[...LOCK_FILES].join(', ')}): cargo never built there`;
+  }
+  return null;
+}
+
 export const __test = { HASHED_FILE, LEGACY_DIR };
+
+// ------------------------------------------------------------------------------------------------------------
+// Refreshes (src/core/refresh.ts): which part of a profile folder a changed path belongs to, and plans of the
+// parts a refresh re-reads — the profile folder's own entries, the `build/<x>` entries of a few packages, the
+// build dir's root — without planning the rest. Each mirrors what planProfile / planBuildDir would plan for
+// the same entries, so that a refreshed model equals a full scan.
+
+/** What a path inside a profile folder belongs to, from its shape alone. */
+export type ProfileRegion =
+  /** Inside `build/<x>` or `.fingerprint/<pkg>-<hash>`: every package the name can stand for. */
+  | { readonly kind: 'package'; readonly packages: readonly string[] }
+  /** Inside `incremental/<crate>-<id>`. */
+  | { readonly kind: 'crate'; readonly crate: string }
+  /** Inside a flat legacy folder (`deps/`, `examples/`), shared by many units; `hash` when a unit's file. */
+  | { readonly kind: 'flat'; readonly hash: string | null }
+  /** The profile folder's own entries: uplifted files, locks, the special folders themselves, leftovers. */
+  | { readonly kind: 'shell' };
+
+function relSegments(base: string, p: string): string[] | null {
+  // Called for every path of an event burst and every folder of a model: a prefix test, not path.relative.
+  if (p === base) return [];
+  const prefix = base.endsWith(path.sep) ? base : base + path.sep;
+  return p.startsWith(prefix) ? p.slice(prefix.length).split(path.sep).filter((s) => s !== '') : null;
+}
+
+/** The region of `p` in the profile folder `profileDir`, or null when `p` is outside it. */
+export function profileRegion(profileDir: string, p: string): ProfileRegion | null {
+  const s = relSegments(profileDir, p);
+  if (s === null) return null;
+  const [top, child] = s;
+  if (top === undefined || child === undefined) return { kind: 'shell' };
+  if (top === 'build') {
+    const legacy = LEGACY_DIR.exec(child)?.[1];
+    return { kind: 'package', packages: legacy ? [child, legacy] : [child] };
+  }
+  if (top === '.fingerprint') {
+    const legacy = LEGACY_DIR.exec(child)?.[1];
+    return legacy ? { kind: 'package', packages: [legacy] } : { kind: 'shell' };
+  }
+  if (top === 'incremental') {
+    const m = parseIncrementalDirName(child);
+    return m ? { kind: 'crate', crate: m.crate } : { kind: 'shell' };
+  }
+  if (top === 'deps' || top === 'examples') return { kind: 'flat', hash: HASHED_FILE.exec(child)?.[2] ?? null };
+  return { kind: 'shell' };
+}
+
+/** For a bucket path inside `build/<x>` (a package folder's own entry, a leftover in it): `x`; else null. */
+export function buildEntryOf(profileDir: string, p: string): string | null {
+  const s = relSegments(profileDir, p);
+  return s !== null && s[0] === 'build' && s[1] !== undefined ? s[1] : null;
+}
+
+/** Does the `build/` entry `entry` belong to one of `packages`, as a partial plan decides it? */
+export function buildEntryMatches(entry: string, packages: ReadonlySet<string>): boolean {
+  return packages.has(entry) || packages.has(LEGACY_DIR.exec(entry)?.[1] ?? '');
+}
+
+/** Does an incremental crate folder belong to one of `names`, as a partial plan decides it? */
+export function crateMatches(crate: string, names: ReadonlySet<string>): boolean {
+  return names.has(crate) || names.has(crate.replace(/_/g, '-'));
+}
+
+/**
+ * What a folder of a profile is for a watcher: `build/`, `.fingerprint/`, `incremental/` (their entries are
+ * units, packages and crates), or a v2 package folder `build/<pkg>` (its entries are units); null otherwise.
+ */
+export function watchedFolderKind(profileDir: string, p: string): 'build' | 'fingerprint' | 'incremental' | 'package' | null {
+  const s = relSegments(profileDir, p);
+  if (s === null) return null;
+  if (s.length === 1) return s[0] === 'build' ? 'build' : s[0] === '.fingerprint' ? 'fingerprint' : s[0] === 'incremental' ? 'incremental' : null;
+  return s.length === 2 && s[0] === 'build' ? 'package' : null;
+}
+
+/** The bucket paths of the `build/<x>` entries of these packages (v2 folders' own entries, leftovers in them). */
+export function planPackageBuckets(profileDir: string, packages: ReadonlySet<string>): { buckets: BucketPlan[]; problems: { path: string; message: string }[] } {
+  const problems: Problems = [];
+  const buckets = new Buckets();
+  const build = path.join(profileDir, 'build');
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(build, { throwIfNoEntry: false });
+  } catch {
+    st = undefined;
+  }
+  if (st?.isDirectory()) planBuildFolder(build, new UnitSet(), buckets, new Set(), problems, packages);
+  return { buckets: buckets.result(), problems };
+}
+
+export interface ProfileShellPlan {
+  /** Buckets of the profile folder's own entries (never a `build/<x>` entry). */
+  readonly buckets: readonly BucketPlan[];
+  /** Flat legacy folders walked once for the bucket paths inside them. */
+  readonly shared: readonly PlannedPath[];
+  readonly locks: readonly string[];
+  /** `.fingerprint/` or `deps/` is present: the folder holds legacy units. */
+  readonly legacy: boolean;
+  /** Entry names of `build/` (when asked for), `.fingerprint/`, `incremental/` (null when absent), to compare with a model. */
+  readonly listings: { readonly build: readonly string[] | null; readonly fingerprint: readonly string[] | null; readonly incremental: readonly string[] | null };
+  readonly problems: readonly { path: string; message: string }[];
+}
+
+/** The profile folder's own entries, planned as planProfile plans them, with no unit and no `build/<x>`. */
+export function planProfileShell(dir: string, role: 'build-dir' | 'target-dir' | 'both', listBuild = false): ProfileShellPlan {
+  const problems: Problems = [];
+  const buckets = new Buckets();
+  const shared: PlannedPath[] = [];
+  const ctx: ProfileContext = { only: null, units: new UnitSet(), buckets, shared, problems };
+  const locks: string[] = [];
+  let legacy = false;
+  const listings: { build: string[] | null; fingerprint: string[] | null; incremental: string[] | null } = { build: null, fingerprint: null, incremental: null };
+  buckets.add('structure', own(dir));
+  for (const e of list(dir, problems) ?? []) {
+    const p = path.join(dir, e.name);
+    if (e.symlink) {
+      noteSymlink(p, problems);
+      buckets.add('unknown', whole(p));
+    } else if (LOCK_FILES.has(e.name) && !e.dir) {
+      locks.push(e.name);
+      buckets.add('locks', whole(p));
+    } else if (e.name === '.fingerprint' && e.dir) {
+      legacy = true;
+      buckets.add('structure', own(p));
+      const children = list(p, problems) ?? [];
+      listings.fingerprint = children.map((f) => f.name);
+      for (const f of children) if (!(LEGACY_DIR.test(f.name) && f.dir && !f.symlink)) buckets.add('legacy-other', whole(path.join(p, f.name)));
+    } else if (e.name === 'deps' && e.dir) {
+      legacy = true;
+      planFlatOutputs(p, 'deps', ctx, 'legacy-other');
+    } else if (e.name === 'examples' && e.dir) {
+      planFlatOutputs(p, 'examples', ctx, 'uplifted');
+    } else if (e.name === 'build' && e.dir) {
+      buckets.add('structure', own(p));
+      if (listBuild) listings.build = (list(p, problems) ?? []).map((c) => c.name);
+    } else if (e.name === 'incremental' && e.dir) {
+      buckets.add('structure', own(p));
+      const children = list(p, problems) ?? [];
+      listings.incremental = children.map((c) => c.name);
+      for (const c of children) if (!(parseIncrementalDirName(c.name) && c.dir && !c.symlink)) buckets.add('unknown', whole(path.join(p, c.name)));
+    } else if (e.name === 'tmp' && e.dir) {
+      buckets.add('tmp', whole(p));
+    } else if (!e.dir) {
+      buckets.add(role === 'build-dir' ? 'unknown' : 'uplifted', whole(p));
+    } else {
+      buckets.add('unknown', whole(p));
+    }
+  }
+  return { buckets: buckets.result(), shared, locks: locks.sort(), legacy, listings, problems };
+}
+
+/** A full plan of one profile folder (one that appeared since the last scan). */
+export function planProfileFolder(dir: string, name: string, platform: string | null, role: 'build-dir' | 'target-dir' | 'both'): ProfilePlan & { problems: readonly { path: string; message: string }[] } {
+  const problems: Problems = [];
+  const plan = planProfile(dir, name, platform, role, problems);
+  return { ...plan, problems };
+}
+
+export interface BuildDirShellPlan {
+  readonly exists: boolean;
+  /** Root buckets, as planBuildDir plans them. */
+  readonly buckets: readonly BucketPlan[];
+  /** Profile folders found (not planned), sorted as planBuildDir sorts them. */
+  readonly profiles: readonly { readonly name: string; readonly platform: string | null; readonly path: string }[];
+  readonly problems: readonly { path: string; message: string }[];
+}
+
+/** The build dir's root: its buckets and where its profile folders are, without planning them. */
+export function planBuildDirShell(dir: string): BuildDirShellPlan {
+  const problems: Problems = [];
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  } catch {
+    st = undefined;
+  }
+  // Missing, unreadable, or not a folder: only a full plan says which, and a refresh falls back to one.
+  if (!st?.isDirectory()) return { exists: false, buckets: [], profiles: [], problems };
+  const profiles: { name: string; platform: string | null; path: string }[] = [];
+  const buckets = new Buckets();
+  buckets.add('structure', own(dir));
+  for (const e of list(dir, problems) ?? []) {
+    const p = path.join(dir, e.name);
+    if (!e.dir || e.symlink) {
+      if (e.symlink) noteSymlink(p, problems);
+      buckets.add(ROOT_METADATA_FILES.has(e.name) ? 'cargo-metadata' : 'unknown', whole(p));
+      continue;
+    }
+    const fixed = ROOT_BUCKET_DIRS.get(e.name);
+    if (fixed) {
+      buckets.add(fixed, whole(p));
+      continue;
+    }
+    if (isProfileDir(p, problems)) {
+      profiles.push({ name: e.name, platform: null, path: p });
+      continue;
+    }
+    const children = list(p, problems) ?? [];
+    const profileChildren = children.filter((c) => c.dir && !c.symlink && isProfileDir(path.join(p, c.name), problems));
+    if (profileChildren.length === 0) {
+      buckets.add('unknown', whole(p));
+      continue;
+    }
+    buckets.add('structure', own(p));
+    for (const c of children) {
+      const cp = path.join(p, c.name);
+      if (profileChildren.includes(c)) profiles.push({ name: c.name, platform: e.name, path: cp });
+      else if (!c.dir && ROOT_METADATA_FILES.has(c.name)) buckets.add('cargo-metadata', whole(cp));
+      else buckets.add((c.dir && ROOT_BUCKET_DIRS.get(c.name)) || 'unknown', whole(cp));
+    }
+  }
+  profiles.sort((a, b) => ((a.platform ?? '') + '/' + a.name < (b.platform ?? '') + '/' + b.name ? -1 : 1));
+  return { exists: true, buckets: buckets.result(), profiles, problems };
+}
+
+/**
+ * The crate names an uplifted file can stand for (`libutil.rlib` → util, `app`/`app.d` → app, `libfoo.d` →
+ * foo or libfoo): a hard link whose other end is not known yet is looked for among the units of those crates.
+ */
+export function upliftedCrates(fileName: string): string[] {
+  const m = /^(.*?)(\.(rlib|rmeta|so|dylib|dll|a|lib|d|pdb|exe|wasm|js))?$/.exec(fileName);
+  const stem = m?.[1] ?? fileName;
+  if (stem === '') return [];
+  const ext = m?.[3];
+  const crate = (s: string) => s.replace(/-/g, '_');
+  if (ext && /^(rlib|rmeta|so|dylib|a)$/.test(ext) && stem.startsWith('lib')) return [crate(stem.slice(3))];
+  return stem.startsWith('lib') && stem.length > 3 ? [crate(stem), crate(stem.slice(3))] : [crate(stem)];
+}

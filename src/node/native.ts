@@ -389,11 +389,27 @@ export function nativeSourceDir(): string | null {
   return null;
 }
 
-/** The cache file name for the current sources: a build is reused only for exactly the same sources. */
+/**
+ * The cache file name for the current sources: a build is reused only for exactly the same sources. Every file
+ * under src/ counts (main.rs and any module next to it), each with its name, so that no edit goes unnoticed.
+ */
 export async function nativeBinaryName(sourceDir: string): Promise<string> {
   const h = createHash('sha256');
   h.update(await fs.promises.readFile(path.join(sourceDir, 'Cargo.toml')));
   h.update(await fs.promises.readFile(path.join(sourceDir, 'src', 'main.rs')));
+  const others: string[] = [];
+  const list = async (dir: string, rel: string): Promise<void> => {
+    for (const e of await fs.promises.readdir(dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await list(path.join(dir, e.name), r);
+      else if (r !== 'main.rs') others.push(r);
+    }
+  };
+  await list(path.join(sourceDir, 'src'), '');
+  for (const r of others.sort()) {
+    h.update(`\0${r}\0`);
+    h.update(await fs.promises.readFile(path.join(sourceDir, 'src', ...r.split('/'))));
+  }
   return `cbd-walker-${h.digest('hex').slice(0, 12)}${process.platform === 'win32' ? '.exe' : ''}`;
 }
 

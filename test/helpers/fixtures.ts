@@ -15,7 +15,8 @@ export type FixtureName =
   | 'separate'
   | 'registry'
   | 'registry-v2'
-  | 'interrupted';
+  | 'interrupted'
+  | 'stale';
 
 export const FIXTURE_NAMES: readonly FixtureName[] = [
   'legacy',

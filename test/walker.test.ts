@@ -1,0 +1,462 @@
+// Tests of the two Walker implementations (src/node/native.ts with native/, and src/core/nodewalk.ts) on real
+// trees made during the run: a small cargo build and a hand-made tree with the odd cases. The reference for sizes
+// is `du -sb`, run as a subprocess; the reference for the two walkers is each other, byte for byte.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ReadRequest, WalkRequest, WalkResult, Walker } from '../src/core/walk';
+import { NodeWalker } from '../src/core/nodewalk';
+import { NativeWalker, NativeWalkerError, findNativeWalker } from '../src/node/native';
+import { createWalker } from '../src/node/walker';
+
+const repo = path.resolve(__dirname, '..', '..');
+const cacheDir = path.join(repo, '.cache', 'walker');
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+let tmp = '';
+let binary = '';
+let native: NativeWalker;
+const node = new NodeWalker();
+let target = ''; // a real cargo target dir
+let odd = ''; // the hand-made tree
+let outside = ''; // what the odd tree's symlink points to
+let lockedMade = false;
+
+function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** du's total over several paths: each inode once, apparent sizes. */
+function du(...paths: string[]): number {
+  const r = spawnSync('du', ['-sb', ...paths], { encoding: 'utf8' });
+  // du exits 1 after reporting an unreadable folder but still prints the sizes it could measure.
+  assert.ok(r.stdout, `du printed nothing: ${r.stderr}`);
+  return r.stdout.trim().split('\n').reduce((s, line) => s + Number(line.split('\t')[0]), 0);
+}
+
+/** What a scan adds up: the top entry of each result, plus every distinct multi-link file once. */
+function total(results: readonly WalkResult[]): number {
+  let bytes = 0;
+  const links = new Map<string, number>();
+  for (const r of results) {
+    bytes += r.entries[0]?.bytes ?? 0;
+    for (const l of r.links) links.set(l.key, l.size);
+  }
+  for (const s of links.values()) bytes += s;
+  return bytes;
+}
+
+function write(p: string, data: string | Buffer = ''): string {
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, data);
+  return p;
+}
+
+function buildCargoProject(dir: string): string {
+  const pkg = path.join(dir, 'demo');
+  write(path.join(pkg, 'Cargo.toml'), '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n');
+  write(path.join(pkg, 'build.rs'),
+    'fn main() {\n    println!("cargo::rerun-if-changed=build.rs");\n' +
+    '    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());\n' +
+    '    std::fs::write(out.join("gen.rs"), "pub const ANSWER: u32 = 42;").unwrap();\n}\n');
+  write(path.join(pkg, 'src', 'lib.rs'), 'include!(concat!(env!("OUT_DIR"), "/gen.rs"));\npub fn answer() -> u32 { ANSWER }\n');
+  write(path.join(pkg, 'src', 'main.rs'), 'fn main() { println!("{}", demo::answer()); }\n');
+  const targetDir = path.join(dir, 'target');
+  const env = { ...process.env, CARGO_TARGET_DIR: targetDir, RUSTC_BOOTSTRAP: '1' };
+  // Layout v2 when this cargo knows it (1.95 needs the -Z flag); the legacy layout otherwise.
+  let r = spawnSync('cargo', ['build', '--offline', '-Zbuild-dir-new-layout'], { cwd: pkg, env, encoding: 'utf8' });
+  if (r.status !== 0) r = spawnSync('cargo', ['build', '--offline'], { cwd: pkg, env, encoding: 'utf8' });
+  assert.equal(r.status, 0, `cargo build failed: ${r.error?.message ?? r.stderr}`);
+  return targetDir;
+}
+
+function buildOddTree(dir: string): string {
+  const root = path.join(dir, 'odd');
+  outside = path.join(dir, 'outside');
+  write(path.join(outside, 'big.bin'), Buffer.alloc(100_000, 7));
+  write(path.join(root, 'a', 'b', 'c', 'deep.txt'), 'deep\n');
+  write(path.join(root, 'a-b'), 'sorts after the a/ subtree'); // '-' < '/' in bytes, but pre-order puts a/ first
+  write(path.join(root, 'a.txt'), 'x');
+  const shared = write(path.join(root, 'shared.bin'), Buffer.alloc(5000, 1));
+  fs.linkSync(shared, path.join(root, 'a', 'hard-1'));
+  fs.mkdirSync(path.join(root, 'b'));
+  fs.linkSync(shared, path.join(root, 'b', 'hard-2'));
+  fs.symlinkSync(outside, path.join(root, 'to-outside'));
+  fs.symlinkSync(path.join(outside, 'big.bin'), path.join(root, 'to-outside-file'));
+  fs.symlinkSync('does/not/exist', path.join(root, 'dangling'));
+  write(path.join(root, 'we ird\tname\nwith space é 日本 🎉.txt'), 'odd name');
+  // UTF-8 byte order differs from UTF-16 order here: U+E000 (EE 80 80) < U+1F600 (F0 9F 98 80).
+  write(path.join(root, 'sort', '\u{E000}'), '1');
+  write(path.join(root, 'sort', '\u{1F600}'), '2');
+  write(path.join(root, 'sort', 'Z'), '3');
+  write(path.join(root, 'sort', 'a'), '4');
+  write(path.join(root, 'bin.dat'), Buffer.from([0, 1, 2, 0, 10, 0, 255, 0]));
+  write(path.join(root, 'lines.txt'), 'first line\nsecond line\nthird\n');
+  write(path.join(root, 'long.txt'), 'y'.repeat(100_000));
+  fs.mkdirSync(path.join(root, 'empty'));
+  write(path.join(root, 'locked', 'secret.txt'), 'hidden');
+  fs.chmodSync(path.join(root, 'locked'), 0o000);
+  lockedMade = true;
+  execFileSync('mkfifo', [path.join(root, 'fifo')]);
+  write(path.join(root, 'sparse.bin'));
+  fs.truncateSync(path.join(root, 'sparse.bin'), 50_000_000);
+  return root;
+}
+
+/** Every folder below `root` (to `maxLevel`) as a depth-2 request and every file as a depth -1 request, like a scan. */
+function scanLikeRequests(root: string, maxLevel: number): WalkRequest[] {
+  const reqs: WalkRequest[] = [{ path: root, depth: 1 }];
+  const visit = (dir: string, level: number): void => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = path.join(dir, n);
+      const st = fs.lstatSync(p);
+      if (st.isDirectory()) {
+        reqs.push({ path: p, depth: level % 3 === 0 ? 2 : level % 3 === 1 ? 1 : 0 });
+        if (level < maxLevel) visit(p, level + 1);
+      } else {
+        reqs.push({ path: p, depth: -1 });
+      }
+    }
+  };
+  visit(root, 0);
+  return reqs;
+}
+
+before(async () => {
+  delete process.env.CARGO_BUILD_DIR_WALKER;
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cbd-walker-test-'));
+  const log: string[] = [];
+  const found = await findNativeWalker({ build: true, cacheDir, log: (l) => log.push(l) });
+  assert.ok(found, `the native walker must build:\n${log.join('\n')}`);
+  binary = found;
+  native = new NativeWalker(binary);
+  target = buildCargoProject(tmp);
+  odd = buildOddTree(tmp);
+});
+
+after(() => {
+  native?.close();
+  if (lockedMade) fs.chmodSync(path.join(odd, 'locked'), 0o755);
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('native and Node walkers agree', () => {
+  test('on a real cargo build, with scan-like requests in one batch', async () => {
+    const reqs = scanLikeRequests(target, 5);
+    assert.ok(reqs.length > 50, `expected a real tree, got ${reqs.length} requests`);
+    const a = await native.walk(reqs);
+    const b = await node.walk(reqs);
+    assert.equal(a.length, reqs.length);
+    assert.deepStrictEqual(a, b);
+    assert.ok(a.some((r) => r.links.length > 0), 'a cargo build has hard links (uplifted artifacts)');
+  });
+
+  test('on the odd tree at every depth', async () => {
+    const reqs: WalkRequest[] = [-1, 0, 1, 2, 3, 100].map((depth) => ({ path: odd, depth }));
+    const a = await native.walk(reqs);
+    assert.deepStrictEqual(a, await node.walk(reqs));
+    const full = a[5]!;
+    const rels = full.entries.map((e) => e.rel);
+    // Pre-order, children by UTF-8 bytes.
+    assert.ok(rels.indexOf('a/b/c/deep.txt') < rels.indexOf('a-b'));
+    const sorted = rels.filter((r) => r.startsWith('sort/'));
+    assert.deepStrictEqual(sorted, ['sort/Z', 'sort/a', 'sort/\u{E000}', 'sort/\u{1F600}']);
+    assert.ok(rels.includes('we ird\tname\nwith space é 日本 🎉.txt'));
+  });
+
+  test('on a wide tree split across many threads', async () => {
+    const wide = path.join(tmp, 'wide');
+    for (let i = 0; i < 40; i++) {
+      for (let j = 0; j < 12; j++) write(path.join(wide, `d${i}`, `e${j}`, `f${(i * j) % 7}`), 'z'.repeat(i + j));
+    }
+    fs.linkSync(path.join(wide, 'd3', 'e3', 'f2'), path.join(wide, 'd39', 'link'));
+    const many = new NativeWalker(binary, { threads: 8 });
+    const one = new NativeWalker(binary, { threads: 1 });
+    try {
+      for (const depth of [0, 1, 2, 3]) {
+        const reqs = [{ path: wide, depth }];
+        const expected = await node.walk(reqs);
+        assert.deepStrictEqual(await many.walk(reqs), expected);
+        assert.deepStrictEqual(await one.walk(reqs), expected);
+      }
+    } finally {
+      many.close();
+      one.close();
+    }
+  });
+
+  test('concurrent calls are queued and each gets its own results', async () => {
+    const reqs = scanLikeRequests(odd, 3);
+    const files: ReadRequest[] = ['lines.txt', 'bin.dat', 'to-outside-file', 'a.txt'].map((n) => ({ path: path.join(odd, n), maxBytes: 64 }));
+    const calls = await Promise.all([
+      ...reqs.map((r) => native.walk([r])),
+      native.read(files),
+      native.walk(reqs),
+      native.read(files),
+    ]);
+    const expectedWalks = await node.walk(reqs);
+    const expectedReads = await node.read(files);
+    reqs.forEach((_, i) => assert.deepStrictEqual(calls[i], [expectedWalks[i]]));
+    assert.deepStrictEqual(calls[reqs.length], expectedReads);
+    assert.deepStrictEqual(calls[reqs.length + 1], expectedWalks);
+    assert.deepStrictEqual(calls[reqs.length + 2], expectedReads);
+  });
+});
+
+describe('sizes equal du -sb', () => {
+  test('depth-0 walk of one folder', async () => {
+    for (const dir of [target, odd, path.join(odd, 'a'), path.join(target, 'debug')]) {
+      for (const w of [native, node] as Walker[]) {
+        const r = await w.walk([{ path: dir, depth: 0 }]);
+        assert.equal(total(r), du(dir), `${w.name} on ${dir}`);
+      }
+    }
+  });
+
+  test('a set of paths, hard links shared between them counted once', async () => {
+    const sets = [
+      [path.join(odd, 'a'), path.join(odd, 'b'), path.join(odd, 'shared.bin')],
+      [path.join(odd, 'a'), path.join(odd, 'b')],
+      [path.join(target, 'debug'), path.join(odd, 'sort'), path.join(odd, 'to-outside')],
+    ];
+    const debug = path.join(target, 'debug');
+    const subdirs = fs.readdirSync(debug).map((n) => path.join(debug, n));
+    sets.push(subdirs);
+    for (const paths of sets) {
+      for (const w of [native, node] as Walker[]) {
+        const r = await w.walk(paths.map((p) => ({ path: p, depth: 0 })));
+        assert.equal(total(r), du(...paths), `${w.name} on ${paths.join(' ')}`);
+      }
+    }
+  });
+
+  test('deeper walks add up: a folder is its own size plus its children', async () => {
+    const [r] = await native.walk([{ path: target, depth: 3 }]);
+    const [flat] = await native.walk([{ path: target, depth: 0 }]);
+    assert.equal(r!.entries[0]!.bytes, flat!.entries[0]!.bytes);
+    assert.equal(r!.entries[0]!.count, flat!.entries[0]!.count);
+    assert.equal(r!.entries[0]!.newestMs, flat!.entries[0]!.newestMs);
+    for (const e of r!.entries) {
+      if (e.type !== 'd' || e.rel.split('/').length >= 3) continue;
+      const kids = r!.entries.filter((k) => k.rel !== e.rel && path.posix.dirname(k.rel === '' ? '.' : k.rel) === (e.rel === '' ? '.' : e.rel));
+      const own = fs.lstatSync(path.join(target, e.rel)).size;
+      assert.equal(e.bytes, own + kids.reduce((s, k) => s + k.bytes, 0), `bytes of ${e.rel || '.'}`);
+      assert.ok(kids.every((k) => k.newestMs <= e.newestMs));
+    }
+  });
+});
+
+describe('odd cases', () => {
+  test('symlinks are reported as themselves and never followed', async () => {
+    for (const w of [native, node] as Walker[]) {
+      const [r] = await w.walk([{ path: odd, depth: 1 }]);
+      const link = r!.entries.find((e) => e.rel === 'to-outside')!;
+      assert.equal(link.type, 'l');
+      assert.equal(link.bytes, Buffer.byteLength(outside));
+      assert.ok(!r!.entries.some((e) => e.rel.startsWith('to-outside/')));
+      const [s] = await w.walk([{ path: path.join(odd, 'to-outside'), depth: 5 }]);
+      assert.equal(s!.entries.length, 1);
+      assert.equal(s!.entries[0]!.type, 'l');
+    }
+  });
+
+  test('hard links: reported in links with a shared key, left out of totals, even below the depth', async () => {
+    for (const w of [native, node] as Walker[]) {
+      const [r] = await w.walk([{ path: odd, depth: 0 }]);
+      const keys = new Set(r!.links.map((l) => l.key));
+      assert.equal(r!.links.length, 3);
+      assert.equal(keys.size, 1);
+      assert.deepStrictEqual(r!.links.map((l) => l.rel), ['a/hard-1', 'b/hard-2', 'shared.bin']);
+      assert.ok(r!.links.every((l) => l.size === 5000 && l.nlink === 3));
+      const [one] = await w.walk([{ path: path.join(odd, 'b', 'hard-2'), depth: -1 }]);
+      assert.deepStrictEqual(one!.entries.map((e) => [e.bytes, e.count, e.nlink]), [[0, 0, 3]]);
+      assert.equal(one!.links[0]!.rel, '');
+      assert.ok(keys.has(one!.links[0]!.key));
+    }
+  });
+
+  test('FIFOs are counted as other entries and never opened', async () => {
+    const [r] = await within(5000, native.walk([{ path: path.join(odd, 'fifo'), depth: 0 }]), 'walk of a FIFO');
+    assert.equal(r!.entries[0]!.type, 'o');
+    const reads = await within(5000, native.read([{ path: path.join(odd, 'fifo'), maxBytes: 10 }]), 'read of a FIFO');
+    assert.deepStrictEqual(reads, [{ ok: false, code: 'EINVAL' }]);
+    assert.deepStrictEqual(await node.read([{ path: path.join(odd, 'fifo'), maxBytes: 10 }]), reads);
+  });
+
+  test('an unreadable folder is an error there, and the walk goes on', async (t) => {
+    let enforced = true;
+    try {
+      fs.readdirSync(path.join(odd, 'locked'));
+      enforced = false;
+    } catch {
+      // EACCES, as intended
+    }
+    if (!enforced) {
+      t.skip(`a mode-000 folder is readable here (${isRoot ? 'running as root' : 'permissions not enforced'}), so EACCES cannot be produced`);
+      return;
+    }
+    for (const w of [native, node] as Walker[]) {
+      const [r] = await w.walk([{ path: odd, depth: 1 }]);
+      assert.deepStrictEqual(r!.errors, [{ rel: 'locked', code: 'EACCES' }]);
+      assert.ok(r!.entries.some((e) => e.rel === 'locked' && e.count === 1));
+    }
+  });
+
+  test('missing paths and paths that vanish between calls', async () => {
+    const gone = path.join(tmp, 'vanishing');
+    write(path.join(gone, 'x', 'y.txt'), 'soon gone');
+    for (const w of [native, node] as Walker[]) {
+      const before = await w.walk([{ path: gone, depth: 2 }, { path: path.join(gone, 'x', 'y.txt'), depth: -1 }]);
+      assert.equal(before[0]!.entries.length, 3);
+      assert.equal(before[1]!.entries.length, 1);
+    }
+    fs.rmSync(gone, { recursive: true });
+    const reqs = [{ path: gone, depth: 2 }, { path: path.join(gone, 'x', 'y.txt'), depth: -1 }, { path: path.join(odd, 'a.txt', 'below-a-file'), depth: 0 }];
+    const a = await native.walk(reqs);
+    assert.deepStrictEqual(a, await node.walk(reqs));
+    assert.deepStrictEqual(a.map((r) => [r.entries.length, r.errors]), [
+      [0, [{ rel: '', code: 'ENOENT' }]],
+      [0, [{ rel: '', code: 'ENOENT' }]],
+      [0, [{ rel: '', code: 'ENOTDIR' }]],
+    ]);
+  });
+
+  test('a path with a NUL byte is refused per request', async () => {
+    const reqs = [{ path: `${odd}\0x`, depth: 0 }, { path: odd, depth: -1 }];
+    const a = await native.walk(reqs);
+    assert.deepStrictEqual(a, await node.walk(reqs));
+    assert.deepStrictEqual(a[0]!.errors, [{ rel: '', code: 'EINVAL' }]);
+    assert.equal(a[1]!.entries.length, 1);
+  });
+});
+
+describe('read', () => {
+  test('limits, first line, binary content, refusals', async () => {
+    const f = (n: string): string => path.join(odd, n);
+    const reqs: ReadRequest[] = [
+      { path: f('lines.txt'), maxBytes: 1000 },
+      { path: f('lines.txt'), maxBytes: 1000, firstLine: true },
+      { path: f('lines.txt'), maxBytes: 5, firstLine: true },
+      { path: f('lines.txt'), maxBytes: 0 },
+      { path: f('long.txt'), maxBytes: 70_000 },
+      { path: f('long.txt'), maxBytes: 1_000_000, firstLine: true },
+      { path: f('bin.dat'), maxBytes: 100 },
+      { path: f('to-outside-file'), maxBytes: 100 },
+      { path: f('dangling'), maxBytes: 100 },
+      { path: f('a'), maxBytes: 100 },
+      { path: f('missing'), maxBytes: 100 },
+      { path: f('we ird\tname\nwith space é 日本 🎉.txt'), maxBytes: 100 },
+    ];
+    const a = await native.read(reqs);
+    assert.deepStrictEqual(a, await node.read(reqs));
+    const text = (i: number): string => {
+      const r = a[i]!;
+      assert.ok(r.ok, `request ${i} failed: ${r.ok ? '' : r.code}`);
+      return r.data.toString('latin1');
+    };
+    assert.equal(text(0), 'first line\nsecond line\nthird\n');
+    assert.equal(text(1), 'first line');
+    assert.equal(text(2), 'first');
+    assert.equal(text(3), '');
+    assert.equal(text(4), 'y'.repeat(70_000));
+    assert.equal(text(5).length, 100_000);
+    assert.deepStrictEqual(a[6], { ok: true, data: Buffer.from([0, 1, 2, 0, 10, 0, 255, 0]) });
+    assert.deepStrictEqual(a.slice(7, 11), [
+      { ok: false, code: 'ELOOP' },
+      { ok: false, code: 'ELOOP' },
+      { ok: false, code: 'EISDIR' },
+      { ok: false, code: 'ENOENT' },
+    ]);
+    assert.equal(text(11), 'odd name');
+  });
+});
+
+describe('failures', () => {
+  test('a killed helper rejects the pending call instead of hanging', async () => {
+    const w = new NativeWalker(binary);
+    // Stopped first, so that it cannot answer the call before the kill: the call is surely pending.
+    w.kill('SIGSTOP');
+    const pending = w.walk([{ path: target, depth: 100 }, { path: odd, depth: 100 }]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    w.kill('SIGKILL');
+    await assert.rejects(within(5000, pending, 'walk after kill'), (e: Error) => e instanceof NativeWalkerError && /killed|exited/.test(e.message));
+    await assert.rejects(within(5000, w.read([{ path: path.join(odd, 'a.txt'), maxBytes: 1 }]), 'read after kill'), NativeWalkerError);
+    w.close();
+  });
+
+  test('something that is not a walker, or no binary at all, rejects with a clear error', async () => {
+    const cat = new NativeWalker('cat');
+    await assert.rejects(within(5000, cat.walk([{ path: odd, depth: 0 }]), 'walk through cat'), /hello|malformed/);
+    cat.close();
+    const none = new NativeWalker(path.join(tmp, 'no-such-walker'));
+    await assert.rejects(within(5000, none.walk([{ path: odd, depth: 0 }]), 'walk without binary'), /could not be started/);
+    none.close();
+  });
+
+  test('close() lets the batch in flight finish, refuses later calls, and ends the helper', async () => {
+    const w = new NativeWalker(binary);
+    const pending = w.walk([{ path: odd, depth: 1 }]);
+    w.close();
+    assert.equal((await pending).length, 1);
+    await assert.rejects(w.walk([{ path: odd, depth: 0 }]), /closed/);
+  });
+
+  test('createWalker: override to node, bad override, missing cargo, broken helper', async () => {
+    const saved = process.env.CARGO_BUILD_DIR_WALKER;
+    try {
+      process.env.CARGO_BUILD_DIR_WALKER = 'node';
+      assert.equal((await createWalker()).name, 'node');
+
+      process.env.CARGO_BUILD_DIR_WALKER = binary;
+      const w = await createWalker();
+      assert.equal(w.name, 'native');
+      w.close();
+
+      delete process.env.CARGO_BUILD_DIR_WALKER;
+      const logs: string[] = [];
+      const noCargo = await createWalker({ cargo: path.join(tmp, 'no-cargo'), cacheDir: path.join(tmp, 'empty-cache'), log: (l) => logs.push(l) });
+      assert.equal(noCargo.name, 'node');
+      assert.ok(logs.some((l) => /build failed/.test(l)), logs.join('\n'));
+      const noBuild = await createWalker({ build: false, cacheDir: path.join(tmp, 'empty-cache') });
+      assert.equal(noBuild.name, 'node');
+
+      // A helper that breaks the protocol: the first call is retried with Node and later calls stay there.
+      process.env.CARGO_BUILD_DIR_WALKER = '/bin/cat';
+      const broken = await createWalker({ log: (l) => logs.push(l) });
+      const reqs = [{ path: odd, depth: 1 }];
+      assert.deepStrictEqual(await within(5000, broken.walk(reqs), 'fallback walk'), await node.walk(reqs));
+      assert.equal(broken.name, 'node');
+      broken.close();
+    } finally {
+      if (saved === undefined) delete process.env.CARGO_BUILD_DIR_WALKER;
+      else process.env.CARGO_BUILD_DIR_WALKER = saved;
+    }
+  });
+
+  test('concurrent builders install one complete binary', async () => {
+    // cargo is already up to date in the suite's cache, so removing the installed copy makes three concurrent
+    // lookups each run cargo (serialized by its lock) and race to install: all must end with the same whole file.
+    fs.rmSync(binary);
+    const found = await Promise.all([1, 2, 3].map(() => findNativeWalker({ build: true, cacheDir })));
+    assert.deepStrictEqual(found, [binary, binary, binary]);
+    assert.match(execFileSync(binary, ['--version'], { encoding: 'utf8' }), /^cbd-walker \S+ protocol 1/);
+    assert.deepStrictEqual(fs.readdirSync(cacheDir).filter((n) => n.endsWith('.tmp')), []);
+    const w = new NativeWalker(binary);
+    assert.deepStrictEqual(await w.walk([{ path: odd, depth: 2 }]), await node.walk([{ path: odd, depth: 2 }]));
+    w.close();
+  });
+});
