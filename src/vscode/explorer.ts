@@ -8,7 +8,7 @@ import { locateBuildDirs } from '../node/cargo';
 import { createWalker } from '../node/walker';
 import { findNativeWalker } from '../node/native';
 import { NodeWalker } from '../core/nodewalk';
-import { scanBuildDirs } from '../core/scan';
+import { scanForRefresh } from '../core/refresh';
 import type { ScanResult } from '../core/model';
 import type { Walker } from '../core/walk';
 import type { BuildDirLocation, WorkspaceMember } from '../core/discover';
@@ -133,7 +133,7 @@ export class Explorer implements vscode.Disposable {
       }
       const walker = await this.currentWalker();
       const started = Date.now();
-      const result = await scanBuildDirs(dirs, { walker, members: located.dirs.members, workspaceRoot: located.kind === 'workspace' ? located.dirs.workspaceRoot : null });
+      const result = await scanForRefresh(dirs, { walker, members: located.dirs.members, workspaceRoot: located.kind === 'workspace' ? located.dirs.workspaceRoot : null });
       if (generation !== st.generation) return;
       this.log.info(`scanned ${dirs.map((d) => d.path).join(', ')} in ${Date.now() - started} ms (${result.walker} walker)`);
       for (const p of result.problems.slice(0, 20)) this.log.warn(`${p.path}: ${p.message}`);

@@ -1,28 +1,55 @@
-// Keeps the view current while cargo builds: file-system events on the folders that identify units, coalesced
-// into refreshes of the packages they touched. While events keep coming the view says "cargo is building…".
+// Keeps the view current while cargo builds: one watcher per workspace folder on the folders that identify
+// units (src/node/watcher.ts, never one watch per file), bursts coalesced by the watcher, and each batch
+// turned into a refresh of only the packages it touched (src/core/refresh.ts). While events keep coming the
+// view says "cargo is building…".
 
 import * as vscode from 'vscode';
 import type { Explorer, FolderState } from './explorer';
+import { BuildDirWatcher } from '../node/watcher';
+import { applyRefresh, changeScope } from '../core/refresh';
 
 /** How long without events before a build is taken to be over. */
 const QUIET_MS = 1500;
 
 export class LiveRefresh implements vscode.Disposable {
+  private readonly watchers = new Map<string, BuildDirWatcher>();
   private readonly quietTimers = new Map<string, NodeJS.Timeout>();
-  private readonly running = new Map<string, Promise<void>>();
 
   constructor(
     private readonly explorer: Explorer,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
-  /** Called after every model change: (re)computes what is watched. */
+  /** Called after every model change: (re)computes what is watched; the watcher adds and removes the difference. */
   update(): void {
-    // Watching arrives with the watcher module; until then a manual Refresh updates the view.
+    const wanted = new Set<string>();
+    for (const st of this.explorer.folders) {
+      if (!this.explorer.config.watch || !st.result) continue;
+      wanted.add(st.key);
+      let w = this.watchers.get(st.key);
+      if (!w) {
+        w = new BuildDirWatcher({
+          onChanges: (paths) => this.onChanges(st, paths),
+          onError: (e) => this.log.warn(`watcher: ${e.message}`),
+        });
+        this.watchers.set(st.key, w);
+      }
+      w.watch(st.result, { members: st.members.map((m) => m.name) });
+    }
+    for (const [key, w] of this.watchers) {
+      if (wanted.has(key)) continue;
+      void w.close();
+      this.watchers.delete(key);
+    }
   }
 
-  /** A batch of changed paths under one folder's build dirs. */
-  async onChanges(st: FolderState, paths: readonly string[]): Promise<void> {
+  /** Inotify watches held for one folder (for tests and the log). */
+  watchCount(st: FolderState): number {
+    return this.watchers.get(st.key)?.watchCount() ?? 0;
+  }
+
+  /** A batch of changed paths under one folder's build dirs. The watcher never overlaps two batches. */
+  private async onChanges(st: FolderState, paths: readonly string[]): Promise<void> {
     this.explorer.setBuilding(st, true);
     const prev = this.quietTimers.get(st.key);
     if (prev) clearTimeout(prev);
@@ -33,14 +60,25 @@ export class LiveRefresh implements vscode.Disposable {
         this.explorer.setBuilding(st, false);
       }, QUIET_MS),
     );
-    const before = this.running.get(st.key) ?? Promise.resolve();
-    const next = before.then(() => this.explorer.refresh(st)).catch((e: Error) => this.log.error(e));
-    this.running.set(st.key, next);
-    this.log.trace(`${paths.length} changes`);
-    await next;
+    const before = st.result;
+    if (!before) return;
+    try {
+      const started = Date.now();
+      const walker = await this.explorer.walkerForTask();
+      const { result, changed } = await applyRefresh(before, changeScope(before, paths), { walker, members: st.members });
+      // A full scan started meanwhile supersedes this refresh.
+      if (st.result !== before) return;
+      this.log.trace(`${paths.length} changes → ${changed.packages.length} packages refreshed in ${Date.now() - started} ms`);
+      // The model is updated for the touched packages only; the tree is redrawn from the root, keeping expansion.
+      this.explorer.replaceResult(st, result, null);
+    } catch (e) {
+      this.log.warn(`refresh after changes failed (${(e as Error).message}); scanning again`);
+      await this.explorer.refresh(st);
+    }
   }
 
   dispose(): void {
     for (const t of this.quietTimers.values()) clearTimeout(t);
+    for (const w of this.watchers.values()) void w.close();
   }
 }

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { spawnSync } from 'node:child_process';
 import type { Api } from '../../src/extension';
 import type { Node } from '../../src/vscode/nodes';
 import { toTreeItem } from '../../src/vscode/treeItem';
@@ -125,4 +126,26 @@ describe('Cargo Build Dir Explorer', () => {
       tree.filter = '';
     }
   });
+
+  it('a cargo build after a source edit updates the tree without a manual refresh (watcher)', async () => {
+    const a = await api();
+    const ws = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    const libOf = () => a.explorer.folders[0]!.result!.buildDirs[0]!.profiles.find((p) => p.name === 'debug')!.units.find((u) => u.package === 'app' && u.kind === 'lib' && u.mode === 'build');
+    const before = libOf();
+    assert.ok(before?.builtAt);
+    const resultBefore = a.explorer.folders[0]!.result;
+    fs.appendFileSync(path.join(ws, 'app', 'src', 'lib.rs'), '\n// edited by the watcher test\n');
+    const r = spawnSync('cargo', ['build', '--offline', '-Zbuild-dir-new-layout'], { cwd: ws, env: { ...process.env, RUSTC_BOOTSTRAP: '1' }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const deadline = Date.now() + 30000;
+    while ((libOf()?.builtAt ?? 0) <= before.builtAt!) {
+      if (Date.now() > deadline) throw new Error('the tree did not pick up the rebuilt unit within 30 s');
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.notEqual(a.explorer.folders[0]!.result, resultBefore, 'a new model was produced by the watcher');
+    assert.ok(a.live.watchCount(a.explorer.folders[0]!) > 0);
+    const lib = find(a.tree.getChildren(find(a.tree.getChildren(find(a.tree.getChildren(), 'debug')), 'app')), 'lib app');
+    assert.equal(lib.kind === 'unit' ? lib.unit.builtAt : 0, libOf()!.builtAt);
+  });
 });
+
