@@ -31,9 +31,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
   }
   context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(FINGERPRINT_SCHEME, new FingerprintDocuments(ctx)));
 
-  explorer.onDidChange((ids) => {
-    if (ids === null) tree.refreshAll();
-    else tree.refreshIds(ids);
+  explorer.onDidChange((kind) => {
+    if (kind === 'all') tree.refreshAll();
+    else if (kind === 'partial') tree.applyModelChange();
+    const building = explorer.folders.filter((f) => f.building);
+    view.message = building.length ? vscode.l10n.t('cargo is building in {0}…', building.map((f) => f.name).join(', ')) : undefined;
+    if (kind === 'state' && building.length === 0) tree.flushDeferred();
     view.description = tree.describe();
     status.update();
     void vscode.commands.executeCommand('setContext', 'cargoBuildDir.hasWorkspace', explorer.hasWorkspace());

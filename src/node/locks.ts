@@ -281,3 +281,43 @@ function waitFlock(child: ChildProcessWithoutNullStreams, files: readonly CargoL
     child.stdin.write('held\n');
   });
 }
+
+// ------------------------------------------------------------------------------------------------------------
+// Looking without touching: is a lock file held right now?
+
+/**
+ * Which of these lock files some process holds a `flock` on, read from Linux's `/proc/locks` — without taking
+ * any lock, so a build is never made to wait by someone merely looking. Null where that table does not exist
+ * (macOS, Windows): the caller falls back to what it can see (file events). A lock file that does not exist is
+ * not held.
+ */
+export function heldLocks(files: readonly string[], procLocks = '/proc/locks'): string[] | null {
+  let table: string;
+  try {
+    table = fs.readFileSync(procLocks, 'utf8');
+  } catch {
+    return null;
+  }
+  // `1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF`; blocked waiters are listed as `1: -> FLOCK …`.
+  const held = new Set<string>();
+  for (const line of table.split('\n')) {
+    const m = /^\d+:\s+(?:->\s+)?FLOCK\s+\S+\s+\S+\s+\d+\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
+    if (m && !line.includes('->')) held.add(`${parseInt(m[1]!, 16)}:${parseInt(m[2]!, 16)}:${m[3]}`);
+  }
+  if (held.size === 0) return [];
+  const out: string[] = [];
+  for (const f of files) {
+    let st: fs.BigIntStats;
+    try {
+      st = fs.statSync(f, { bigint: true });
+    } catch {
+      continue;
+    }
+    // Linux dev_t: major in bits 8–19 and 32–43, minor in bits 0–7 and 20–31.
+    const dev = st.dev;
+    const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+    const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+    if (held.has(`${major}:${minor}:${st.ino}`)) out.push(f);
+  }
+  return out;
+}

@@ -10,6 +10,8 @@ export interface Config {
   readonly sortPackagesBy: SortOrder;
   readonly useTrash: boolean;
   readonly watch: boolean;
+  /** Units not built for this many days are called idle (a guess, labelled so); 0 = off. */
+  readonly staleIdleDays: number;
 }
 
 export function readConfig(scope?: vscode.ConfigurationScope): Config {
@@ -21,5 +23,6 @@ export function readConfig(scope?: vscode.ConfigurationScope): Config {
     sortPackagesBy: sort === 'name' ? 'name' : 'size',
     useTrash: c.get<boolean>('useTrash', false),
     watch: c.get<boolean>('watch', true),
+    staleIdleDays: Math.max(0, Math.floor(Number(c.get<number>('staleIdleDays', 0)) || 0)),
   };
 }

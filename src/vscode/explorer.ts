@@ -8,7 +8,7 @@ import { locateBuildDirs } from '../node/cargo';
 import { createWalker } from '../node/walker';
 import { findNativeWalker } from '../node/native';
 import { NodeWalker } from '../core/nodewalk';
-import { scanForRefresh } from '../core/refresh';
+import { applyRefresh, changeScope, scanForRefresh } from '../core/refresh';
 import type { ScanResult } from '../core/model';
 import type { Walker } from '../core/walk';
 import type { BuildDirLocation, WorkspaceMember } from '../core/discover';
@@ -27,9 +27,14 @@ export interface FolderState {
   generation: number;
 }
 
+/**
+ * `all`: a new scan, settings or filter: redraw. `partial`: a live refresh replaced parts of a result (objects
+ * that did not change keep their identity). `state`: only a folder's building flag changed.
+ */
+export type ChangeKind = 'all' | 'partial' | 'state';
+
 export interface ChangeListener {
-  /** null: everything may have changed; else the tree node ids that did. */
-  (ids: readonly string[] | null): void;
+  (kind: ChangeKind): void;
 }
 
 export class Explorer implements vscode.Disposable {
@@ -50,7 +55,7 @@ export class Explorer implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration('cargoBuildDir')) return;
         this.config = readConfig();
-        if (e.affectsConfiguration('cargoBuildDir.sortPackagesBy')) this.emit(null);
+        if (e.affectsConfiguration('cargoBuildDir.sortPackagesBy')) this.emit('all');
         else void this.refresh();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.refresh()),
@@ -61,8 +66,8 @@ export class Explorer implements vscode.Disposable {
     this.listeners.push(l);
   }
 
-  private emit(ids: readonly string[] | null): void {
-    for (const l of this.listeners) l(ids);
+  private emit(kind: ChangeKind): void {
+    for (const l of this.listeners) l(kind);
   }
 
   dispose(): void {
@@ -115,7 +120,7 @@ export class Explorer implements vscode.Disposable {
   private async scanFolder(st: FolderState): Promise<void> {
     const generation = ++st.generation;
     st.scanning = true;
-    if (!st.result) this.emit(null);
+    if (!st.result) this.emit('all');
     try {
       const trusted = vscode.workspace.isTrusted;
       const located = await locateBuildDirs(st.uri.fsPath, { cargo: this.config.cargoPath, useCargo: trusted });
@@ -147,7 +152,7 @@ export class Explorer implements vscode.Disposable {
     } finally {
       if (generation === st.generation) {
         st.scanning = false;
-        this.emit(null);
+        this.emit('all');
       }
     }
   }
@@ -169,15 +174,31 @@ export class Explorer implements vscode.Disposable {
     return this.currentWalker();
   }
 
-  /** For watchers: replace a folder's result after a partial refresh and say which nodes changed. */
-  replaceResult(st: FolderState, result: ScanResult, ids: readonly string[] | null): void {
-    st.result = result;
-    this.emit(ids);
+  /**
+   * Re-reads only what these changed paths touch (the packages, crates and buckets they belong to) and tells
+   * the tree. Falls back to a full scan of the folder when that fails.
+   */
+  async refreshPaths(st: FolderState, paths: readonly string[]): Promise<void> {
+    const before = st.result;
+    if (!before) return;
+    try {
+      const started = Date.now();
+      const walker = await this.currentWalker();
+      const { result, changed } = await applyRefresh(before, changeScope(before, paths), { walker, members: st.members });
+      // A full scan or another refresh that started meanwhile supersedes this one.
+      if (st.result !== before) return;
+      this.log.trace(`${paths.length} changed paths → ${changed.packages.length} packages re-read in ${Date.now() - started} ms`);
+      st.result = result;
+      this.emit('partial');
+    } catch (e) {
+      this.log.warn(`refresh after changes failed (${(e as Error).message}); scanning again`);
+      await this.refresh(st);
+    }
   }
 
   setBuilding(st: FolderState, building: boolean): void {
     if (st.building === building) return;
     st.building = building;
-    this.emit(null);
+    this.emit('state');
   }
 }

@@ -1,12 +1,14 @@
 // Keeps the view current while cargo builds: one watcher per workspace folder on the folders that identify
 // units (src/node/watcher.ts, never one watch per file), bursts coalesced by the watcher, and each batch
-// turned into a refresh of only the packages it touched (src/core/refresh.ts). While events keep coming the
-// view says "cargo is building…".
+// turned into a refresh of only the packages it touched (src/core/refresh.ts). The view says "cargo is
+// building…" while events keep coming and, where the system shows file locks (Linux), for as long as cargo
+// holds a lock of the build dir, looked at without taking it.
 
 import * as vscode from 'vscode';
 import type { Explorer, FolderState } from './explorer';
 import { BuildDirWatcher } from '../node/watcher';
-import { applyRefresh, changeScope } from '../core/refresh';
+import { heldLocks } from '../node/locks';
+import * as path from 'node:path';
 
 /** How long without events before a build is taken to be over. */
 const QUIET_MS = 1500;
@@ -51,30 +53,24 @@ export class LiveRefresh implements vscode.Disposable {
   /** A batch of changed paths under one folder's build dirs. The watcher never overlaps two batches. */
   private async onChanges(st: FolderState, paths: readonly string[]): Promise<void> {
     this.explorer.setBuilding(st, true);
+    this.armQuietTimer(st);
+    await this.explorer.refreshPaths(st, paths);
+  }
+
+  /** After QUIET_MS without events the build is over, unless cargo still holds a lock (a long link step). */
+  private armQuietTimer(st: FolderState): void {
     const prev = this.quietTimers.get(st.key);
     if (prev) clearTimeout(prev);
     this.quietTimers.set(
       st.key,
       setTimeout(() => {
         this.quietTimers.delete(st.key);
-        this.explorer.setBuilding(st, false);
+        const files = (st.result?.buildDirs ?? []).flatMap((b) => b.profiles.flatMap((p) => p.locks.map((l) => path.join(p.path, l))));
+        const held = heldLocks(files);
+        if (held && held.length > 0) this.armQuietTimer(st);
+        else this.explorer.setBuilding(st, false);
       }, QUIET_MS),
     );
-    const before = st.result;
-    if (!before) return;
-    try {
-      const started = Date.now();
-      const walker = await this.explorer.walkerForTask();
-      const { result, changed } = await applyRefresh(before, changeScope(before, paths), { walker, members: st.members });
-      // A full scan started meanwhile supersedes this refresh.
-      if (st.result !== before) return;
-      this.log.trace(`${paths.length} changes → ${changed.packages.length} packages refreshed in ${Date.now() - started} ms`);
-      // The model is updated for the touched packages only; the tree is redrawn from the root, keeping expansion.
-      this.explorer.replaceResult(st, result, null);
-    } catch (e) {
-      this.log.warn(`refresh after changes failed (${(e as Error).message}); scanning again`);
-      await this.explorer.refresh(st);
-    }
   }
 
   dispose(): void {

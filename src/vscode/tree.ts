@@ -18,12 +18,44 @@ import {
 import { toTreeItem, tooltipOf } from './treeItem';
 import { formatBytes } from '../core/format';
 
+const ROOT = '\0root';
+/** Rows above the packages: re-rendering one redraws everything under it, so a size change waits for the end of a burst. */
+const DEFERRED_KINDS: ReadonlySet<Node['kind']> = new Set(['folder', 'buildDir', 'profile']);
+
+function sameIds(nodes: readonly Node[], ids: readonly string[] | undefined): boolean {
+  return ids !== undefined && nodes.length === ids.length && nodes.every((n, i) => n.id === ids[i]);
+}
+
+/** Whether two versions of a node render the same row (ages aside: they move with the clock anyway). */
+function sameLook(a: Node, b: Node): boolean {
+  // A rebuilt unit may keep its size; its object changes, and its files must be listed again.
+  if (a.kind === 'unit' && b.kind === 'unit' && a.unit !== b.unit) return false;
+  const now = Date.now();
+  const x = toTreeItem(a, now);
+  const y = toTreeItem(b, now);
+  const label = (i: vscode.TreeItem): string => (typeof i.label === 'string' ? i.label : (i.label?.label ?? ''));
+  const icon = (i: vscode.TreeItem): string => (i.iconPath instanceof vscode.ThemeIcon ? i.iconPath.id : String(i.iconPath ?? ''));
+  return (
+    label(x) === label(y) &&
+    x.description === y.description &&
+    x.contextValue === y.contextValue &&
+    x.collapsibleState === y.collapsibleState &&
+    icon(x) === icon(y)
+  );
+}
+
 export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   /** Every node handed to VS Code, by id, and each one's parent. */
   private readonly byId = new Map<string, Node>();
   private readonly parents = new Map<string, Node | undefined>();
+  /** The child ids last handed to VS Code per node (ROOT for the top level): a change in them needs an event. */
+  private readonly fetchedChildren = new Map<string, readonly string[]>();
+  /** Rows whose look changed during a burst but were not re-rendered yet (see applyModelChange). */
+  private readonly deferred = new Set<string>();
+  /** The node ids of the last applyModelChange's events, for the log and tests. */
+  lastFired: readonly string[] = [];
   filter = '';
 
   constructor(private readonly explorer: Explorer) {}
@@ -36,26 +68,58 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
   refreshAll(): void {
     this.byId.clear();
     this.parents.clear();
+    this.fetchedChildren.clear();
+    this.deferred.clear();
     this.changed.fire(undefined);
   }
 
-  /** Only these nodes changed (a partial refresh): VS Code re-asks for them and their children only. */
-  refreshIds(ids: readonly string[]): void {
-    const nodes = ids.map((id) => this.byId.get(id)).filter((n): n is Node => n !== undefined);
-    if (nodes.length === 0 || nodes.length !== ids.length) {
-      // A node that was never shown needs no event; one that is new appears through its parent.
-      const parents = ids.map((id) => this.parentOfId(id)).filter((n): n is Node => n !== undefined);
-      if (nodes.length + parents.length === 0) return this.refreshAll();
-      for (const n of new Set([...nodes, ...parents])) this.changed.fire(n);
+  /**
+   * The model changed under some nodes (a partial refresh while cargo builds). Every node VS Code holds is
+   * brought up to date in place (VS Code names nodes by object identity), and change events go to the smallest
+   * nodes that look different: a package whose size or units changed, a profile whose packages came or went.
+   * Rows above packages (profiles, build dirs) whose only change is their size are not re-rendered during the
+   * burst (that would redraw every package under them); `flushDeferred` does it once the build is over.
+   */
+  applyModelChange(): void {
+    const fired: Node[] = [];
+    const rootsNow = this.roots();
+    if (!sameIds(rootsNow, this.fetchedChildren.get(ROOT))) {
+      this.refreshAll();
       return;
     }
-    for (const n of nodes) this.changed.fire(n);
+    const visit = (fresh: readonly Node[]): void => {
+      for (const f of fresh) {
+        const old = this.byId.get(f.id);
+        if (!old) continue;
+        const looksSame = sameLook(old, f);
+        Object.assign(old, f);
+        const before = this.fetchedChildren.get(old.id);
+        if (!looksSame && !DEFERRED_KINDS.has(old.kind)) {
+          fired.push(old);
+          continue;
+        }
+        if (!looksSame) this.deferred.add(old.id);
+        // Below a unit that kept its object nothing in the model changed (files are read from disk on expand).
+        if (before === undefined || old.kind === 'unit') continue;
+        const kids = this.childrenOf(old);
+        if (!sameIds(kids, before)) {
+          fired.push(old);
+          this.deferred.delete(old.id);
+          continue;
+        }
+        visit(kids);
+      }
+    };
+    visit(rootsNow);
+    this.lastFired = fired.map((n) => n.id);
+    for (const n of fired) this.changed.fire(n);
   }
 
-  private parentOfId(id: string): Node | undefined {
-    // `pkg:<profile id>/<name>` → the profile node `profile:<profile id>`.
-    const m = /^pkg:(.*)\/[^/]+$/.exec(id);
-    return m ? this.byId.get(`profile:${m[1]}`) : undefined;
+  /** Re-renders the rows whose sizes changed during a burst (called when the build is over). */
+  flushDeferred(): void {
+    const nodes = [...this.deferred].map((id) => this.byId.get(id)).filter((n): n is Node => n !== undefined);
+    this.deferred.clear();
+    for (const n of nodes) this.changed.fire(n);
   }
 
   nodeById(id: string): Node | undefined {
@@ -77,6 +141,7 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
 
   getChildren(node?: Node): Node[] {
     const children = this.childrenOf(node);
+    this.fetchedChildren.set(node ? node.id : ROOT, children.map((c) => c.id));
     for (const c of children) {
       // Keep the node VS Code already has when the id is the same: its identity is what change events name.
       this.byId.set(c.id, c);
@@ -131,13 +196,11 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     if (!result) return st.scanning ? [{ kind: 'message', id: `msg:${st.key}:scanning`, text: vscode.l10n.t('Scanning the build directory…'), icon: 'loading~spin' }] : [];
     const existing = result.buildDirs.filter((b) => b.exists);
     if (existing.length === 0) return [];
-    const top: Node[] = [];
-    if (st.building) top.push({ kind: 'message', id: `msg:${st.key}:building`, text: vscode.l10n.t('cargo is building…'), icon: 'sync~spin' });
     if (existing.length === 1) {
       const b = existing[0]!;
-      return [...top, ...b.profiles.map((profile): Node => ({ kind: 'profile', id: `profile:${profile.id}`, profile }))];
+      return [...b.profiles.map((profile): Node => ({ kind: 'profile', id: `profile:${profile.id}`, profile }))];
     }
-    return [...top, ...existing.map((buildDir): Node => ({ kind: 'buildDir', id: `bd:${buildDir.id}`, buildDir }))];
+    return [...existing.map((buildDir): Node => ({ kind: 'buildDir', id: `bd:${buildDir.id}`, buildDir }))];
   }
 
   /** For the status bar and the view's description. */

@@ -5,10 +5,12 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { Api } from '../../src/extension';
 import type { Node } from '../../src/vscode/nodes';
 import { toTreeItem } from '../../src/vscode/treeItem';
+import { formatBytes } from '../../src/core/format';
+import type { Unit } from '../../src/core/model';
 
 const EXTENSION_ID = 'cargo-build-dir.cargo-build-dir-explorer';
 
@@ -134,6 +136,9 @@ describe('Cargo Build Dir Explorer', () => {
     const before = libOf();
     assert.ok(before?.builtAt);
     const resultBefore = a.explorer.folders[0]!.result;
+    const appNode = find(a.tree.getChildren(find(a.tree.getChildren(), 'debug')), 'app');
+    const events: (Node | undefined)[] = [];
+    const sub = a.tree.onDidChangeTreeData((n) => events.push(n));
     fs.appendFileSync(path.join(ws, 'app', 'src', 'lib.rs'), '\n// edited by the watcher test\n');
     const r = spawnSync('cargo', ['build', '--offline', '-Zbuild-dir-new-layout'], { cwd: ws, env: { ...process.env, RUSTC_BOOTSTRAP: '1' }, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
@@ -142,10 +147,134 @@ describe('Cargo Build Dir Explorer', () => {
       if (Date.now() > deadline) throw new Error('the tree did not pick up the rebuilt unit within 30 s');
       await new Promise((res) => setTimeout(res, 100));
     }
+    sub.dispose();
     assert.notEqual(a.explorer.folders[0]!.result, resultBefore, 'a new model was produced by the watcher');
+    // Only the rows that changed were re-rendered: app's rebuilt units (or its package row, when its size text
+    // changed), objects VS Code already holds, updated in place; no redraw of the tree or of the profile row.
+    assert.ok(events.length > 0, 'the tree got change events');
+    assert.ok(events.every((n) => n !== undefined), `no full redraw: ${events.map((n) => n?.id ?? 'ROOT').join(', ')}`);
+    const appUnits = appNode.kind === 'package' ? new Set(appNode.units.map((u) => `unit:${u.id}`)) : new Set<string>();
+    assert.ok(events.some((n) => n === appNode || appUnits.has(n!.id)), `app's rows were refreshed: ${events.map((n) => n?.id).join(', ')}`);
+    assert.ok(events.every((n) => a.tree.nodeById(n!.id) === n), 'every event names the node object the tree handed out');
+    assert.ok(events.every((n) => n!.kind !== 'profile' && n!.kind !== 'buildDir'), `only package rows and below: ${events.map((n) => n?.id).join(', ')}`);
     assert.ok(a.live.watchCount(a.explorer.folders[0]!) > 0);
     const lib = find(a.tree.getChildren(find(a.tree.getChildren(find(a.tree.getChildren(), 'debug')), 'app')), 'lib app');
     assert.equal(lib.kind === 'unit' ? lib.unit.builtAt : 0, libOf()!.builtAt);
   });
-});
 
+  // ----------------------------------------------------------------------------------------------------------
+  // Cleaning. The modal confirmation is answered by replacing showWarningMessage for the duration of one
+  // command (the UI tests click the real dialog); everything else — plan, locks, deletion — is the product's.
+
+  interface Asked {
+    readonly message: string;
+    readonly detail: string;
+    readonly modal: boolean;
+  }
+
+  async function answering<T>(answer: (q: Asked) => string | undefined, fn: () => Thenable<T>): Promise<{ result: T; asked: Asked[] }> {
+    const win = vscode.window as { showWarningMessage: unknown };
+    const original = win.showWarningMessage;
+    const asked: Asked[] = [];
+    win.showWarningMessage = (message: string, ...rest: unknown[]) => {
+      const opts = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as vscode.MessageOptions) : {};
+      const q = { message, detail: opts.detail ?? '', modal: !!opts.modal };
+      asked.push(q);
+      return Promise.resolve(answer(q));
+    };
+    try {
+      return { result: await fn(), asked };
+    } finally {
+      win.showWarningMessage = original;
+    }
+  }
+
+  function debugUnits(a: Api): readonly Unit[] {
+    return a.explorer.folders[0]!.result!.buildDirs[0]!.profiles.find((p) => p.name === 'debug')!.units;
+  }
+
+  function cargoBuild(ws: string): void {
+    const r = spawnSync('cargo', ['build', '--offline', '-Zbuild-dir-new-layout'], { cwd: ws, env: { ...process.env, RUSTC_BOOTSTRAP: '1' }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  }
+
+  it('Clean Unit asks with a modal naming the unit and the bytes, deletes exactly that unit, and cargo builds again', async () => {
+    const a = await api();
+    const ws = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    const util = find(a.tree.getChildren(find(a.tree.getChildren(), 'debug')), 'util');
+    const lib = a.tree.getChildren(util).find((n) => n.kind === 'unit' && n.unit.kind === 'lib')!;
+    assert.ok(lib.kind === 'unit');
+    const unit = lib.unit;
+    const dir = unit.paths[0]!;
+    const others = debugUnits(a).filter((u) => u.id !== unit.id).map((u) => u.paths[0]!);
+    const { result, asked } = await answering((q) => (q.modal ? 'Delete' : undefined), () => vscode.commands.executeCommand<{ status: string }>('cargoBuildDir.cleanUnit', lib));
+    assert.equal(asked.length, 1, asked.map((q) => q.message).join(' | '));
+    assert.ok(asked[0]!.modal);
+    assert.match(asked[0]!.message, new RegExp(`lib util.*${unit.hash.slice(0, 8)}`));
+    assert.ok(asked[0]!.message.includes(formatBytes(unit.freedBytes)), `${asked[0]!.message} names ${formatBytes(unit.freedBytes)}`);
+    assert.ok(asked[0]!.detail.includes(dir), asked[0]!.detail);
+    assert.equal(result.status, 'done');
+    assert.ok(!fs.existsSync(dir), `${dir} is gone`);
+    for (const o of others) assert.ok(fs.existsSync(o), `${o} is untouched`);
+    assert.ok(!debugUnits(a).some((u) => u.id === unit.id), 'the unit left the model');
+    assert.ok(!a.tree.getChildren(find(a.tree.getChildren(find(a.tree.getChildren(), 'debug')), 'util')).some((n) => n.id === lib.id), 'and the tree');
+    cargoBuild(ws);
+    assert.ok(fs.existsSync(path.join(dir, 'fingerprint')), 'cargo rebuilt the unit in the same folder');
+  });
+
+  it('Clean refuses while cargo holds the build-dir lock, and "Wait for cargo" cleans once it is released', async () => {
+    const a = await api();
+    const debug = a.explorer.folders[0]!.result!.buildDirs[0]!.profiles.find((p) => p.name === 'debug')!;
+    const pm = find(a.tree.getChildren(find(a.tree.getChildren(), 'debug')), 'pmacro');
+    assert.ok(pm.kind === 'package');
+    const dirs = pm.units.map((u) => u.paths[0]!);
+    // cargo 1.95 builds under `<profile>/.cargo-lock`; flock(1) takes it the way cargo does.
+    // `-o`: the lock is held by flock itself, not inherited by the command, so killing flock releases it.
+    const holder = spawn('flock', ['-o', '-x', path.join(debug.path, '.cargo-lock'), '-c', 'echo locked; exec sleep 120'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const release = (): void => {
+      try {
+        process.kill(-holder.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    await new Promise<void>((res, rej) => {
+      holder.stdout.once('data', () => res());
+      holder.once('exit', (c) => rej(new Error(`flock exited ${c}`)));
+    });
+    try {
+      const refused = await answering((q) => (q.modal ? 'Delete' : undefined), () => vscode.commands.executeCommand<{ status: string }>('cargoBuildDir.cleanPackage', pm));
+      assert.equal(refused.result.status, 'busy');
+      assert.match(refused.asked[1]?.message ?? '', /cargo/i);
+      for (const d of dirs) assert.ok(fs.existsSync(d), `${d} survives while cargo holds the lock`);
+      const waited = await answering(
+        (q) => {
+          if (q.modal) return 'Delete';
+          release();
+          return 'Wait for cargo';
+        },
+        () => vscode.commands.executeCommand<{ status: string }>('cargoBuildDir.cleanPackage', pm),
+      );
+      assert.equal(waited.result.status, 'done', waited.asked.map((q) => q.message).join(' | '));
+      for (const d of dirs) assert.ok(!fs.existsSync(d), `${d} is gone after the wait`);
+    } finally {
+      release();
+    }
+    cargoBuild(vscode.workspace.workspaceFolders![0]!.uri.fsPath);
+  });
+
+  it('Clean Incremental Data removes a crate folder only; not confirming deletes nothing', async () => {
+    const a = await api();
+    const inc = a.tree.getChildren(find(a.tree.getChildren(), 'debug')).find((n) => n.kind === 'incremental')!;
+    const crates = a.tree.getChildren(inc);
+    const crate = crates[0]!;
+    assert.ok(crate.kind === 'crate');
+    const kept = await answering(() => undefined, () => vscode.commands.executeCommand<{ status: string }>('cargoBuildDir.cleanIncremental', crate));
+    assert.equal(kept.result.status, 'not-confirmed');
+    assert.ok(fs.existsSync(crate.crate.path));
+    const { result } = await answering((q) => (q.modal ? 'Delete' : undefined), () => vscode.commands.executeCommand<{ status: string }>('cargoBuildDir.cleanIncremental', crate));
+    assert.equal(result.status, 'done');
+    assert.ok(!fs.existsSync(crate.crate.path));
+    for (const c of crates.slice(1)) assert.ok(c.kind === 'crate' && fs.existsSync(c.crate.path), 'other crates stay');
+  });
+});

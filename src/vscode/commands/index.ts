@@ -7,6 +7,7 @@ import { open, openToSide } from './open';
 import { revealInExplorer, revealInOS, copyPath } from './reveal';
 import { openBuildScriptOutput, showFingerprint } from './inspect';
 import { runCargoBuild } from './build';
+import { cleanUnit, cleanPackage, cleanIncremental, cleanStale } from './clean';
 
 export const COMMANDS: Readonly<Record<string, Handler>> = {
   'cargoBuildDir.refresh': refresh,
@@ -20,4 +21,8 @@ export const COMMANDS: Readonly<Record<string, Handler>> = {
   'cargoBuildDir.openBuildScriptOutput': openBuildScriptOutput,
   'cargoBuildDir.showFingerprint': showFingerprint,
   'cargoBuildDir.runCargoBuild': runCargoBuild,
+  'cargoBuildDir.cleanUnit': cleanUnit,
+  'cargoBuildDir.cleanPackage': cleanPackage,
+  'cargoBuildDir.cleanIncremental': cleanIncremental,
+  'cargoBuildDir.cleanStale': cleanStale,
 };
