@@ -20,3 +20,11 @@ if (Number(minor) < 100) {
   run('cargo', ['build', '-Zbuild-dir-new-layout', ...manifest], { env: { ...process.env, RUSTC_BOOTSTRAP: '1' } });
 }
 run(process.execPath, ['dist/cli.js', 'scan', 'sample']);
+
+// Then the product itself: the sample workspace in a real VS Code with this extension loaded. Desktop VS Code
+// when `code` is on PATH; otherwise the project's code-server test host (installed on first use), whose URL is
+// printed and which runs until Ctrl+C. `--no-open` stops after the scan.
+if (!process.argv.includes('--no-open')) {
+  const { openSample } = await import('./open-sample.mjs');
+  await openSample();
+}

@@ -3,20 +3,27 @@
 // Screenshots go to .e2e-artifacts/ (the README shows the best ones).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { captureOnFailure, getTree, launchBrowser, openViewContainer, openWorkbench, REPO, screenshot, startServer, waitForCondition, waitForTreeLabels } from './harness.mjs';
+import { captureOnFailure, clickModalButton, getTree, launchBrowser, openViewContainer, openWorkbench, REPO, runCommand, screenshot, startServer, waitForCondition, waitForNotification, waitForTreeLabels } from './harness.mjs';
 
 let server;
 let browser;
 let page;
 let workspace;
 
-function cargo(args) {
+function cargo(args, { expectFailure = false } = {}) {
   const r = spawnSync('cargo', [...args, '--offline', '-Zbuild-dir-new-layout'], { cwd: workspace, env: { ...process.env, RUSTC_BOOTSTRAP: '1' }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cargo ${args.join(' ')} failed: ${r.stderr}`);
+  if (expectFailure ? r.status === 0 : r.status !== 0) throw new Error(`cargo ${args.join(' ')} ${expectFailure ? 'succeeded, expected a failure' : `failed: ${r.stderr}`}`);
+  return r;
+}
+
+/** Unit folders of a package in the debug profile (layout v2: target/debug/build/<pkg>/<hash>). */
+function unitDirs(pkg) {
+  const dir = join(workspace, 'target', 'debug', 'build', pkg);
+  return existsSync(dir) ? readdirSync(dir) : [];
 }
 
 before(async () => {
@@ -75,5 +82,78 @@ test('a build-script run shows its OUT_DIR files, and clicking one opens it in a
     await waitForCondition(async () => (await tab.count()) > 0, 'an editor tab for gen.rs');
     await waitForCondition(async () => (await page.locator('.monaco-editor .view-lines', { hasText: 'GENERATED' }).count()) > 0, 'gen.rs content in the editor');
     await screenshot(page, 'explorer-out-dir');
+  }, server);
+});
+
+/** The description text of a row (short hash · size · age). */
+async function description(r) {
+  return (await r.locator('.label-description').first().innerText()).trim();
+}
+
+test('editing a source file and running cargo build updates the tree without a manual refresh', { timeout: 180_000 }, async () => {
+  await captureOnFailure(page, 'explorer-live', async () => {
+    const tree = await getTree(page, 'Build Directory');
+    await expand(tree, 'util');
+    const lib = row(tree, 'lib util');
+    await waitForCondition(async () => (await lib.count()) > 0, 'a lib util row');
+    const rowsBefore = await tree.getByRole('treeitem').filter({ has: page.locator('.label-name', { hasText: /^lib util$/ }) }).evaluateAll((els) => els.map((e) => e.querySelector('.label-description')?.textContent ?? ''));
+    // A large constant makes every util library grow by ~256 KiB: the sizes the rows show must change.
+    appendFileSync(join(workspace, 'util', 'src', 'lib.rs'), '\n#[used]\npub static LIVE_TEST_BLOB: [u8; 262144] = [7; 262144];\n');
+    cargo(['build']);
+    await waitForCondition(async () => {
+      const now = await tree.getByRole('treeitem').filter({ has: page.locator('.label-name', { hasText: /^lib util$/ }) }).evaluateAll((els) => els.map((e) => e.querySelector('.label-description')?.textContent ?? ''));
+      return now.length === rowsBefore.length && now.some((d, i) => d.split(' · ')[1] !== rowsBefore[i].split(' · ')[1]);
+    }, 'the util rows to show the new sizes', { timeout: 60_000 });
+    await screenshot(page, 'explorer-live');
+  }, server);
+});
+
+test('Clean Unit asks in a modal naming the unit and the bytes, removes exactly that unit, and cargo builds again', { timeout: 180_000 }, async () => {
+  await captureOnFailure(page, 'explorer-clean-unit', async () => {
+    const tree = await getTree(page, 'Build Directory');
+    await expand(tree, 'util');
+    const lib = row(tree, 'lib util');
+    const hash = (await description(lib)).split(' · ')[0];
+    assert.match(hash, /^[0-9a-f]{8}$/);
+    const before = unitDirs('util');
+    const dir = before.find((d) => d.startsWith(hash));
+    assert.ok(dir, `a unit folder ${hash}… among ${before.join(', ')}`);
+    await lib.click({ button: 'right' });
+    await page.locator('.context-view .action-item', { hasText: 'Clean Unit…' }).first().click();
+    const dialog = page.getByRole('dialog').filter({ hasText: hash });
+    await waitForCondition(async () => (await dialog.count()) > 0, 'the confirmation naming the unit');
+    const text = await dialog.first().innerText();
+    assert.match(text, /Delete unit "lib util" of util/);
+    assert.match(text, /frees \d+(\.\d+)? (B|KiB|MiB|GiB)/);
+    assert.ok(text.includes(join(workspace, 'target', 'debug', 'build', 'util', dir)), text);
+    await screenshot(page, 'clean-unit-confirm');
+    await clickModalButton(page, 'Delete', { text: hash });
+    await waitForNotification(page, 'Cleaned unit');
+    assert.deepEqual(unitDirs('util').sort(), before.filter((d) => d !== dir).sort(), 'exactly that unit folder is gone');
+    await waitForCondition(async () => (await tree.getByRole('treeitem').filter({ hasText: hash }).count()) === 0, 'the unit row to leave the tree');
+    cargo(['build']);
+    assert.ok(unitDirs('util').includes(dir), 'cargo built the unit again');
+  }, server);
+});
+
+test('Clean All Stale lists the units a failed build left, with reasons and a total, and cleans the checked ones', { timeout: 240_000 }, async () => {
+  await captureOnFailure(page, 'explorer-clean-stale', async () => {
+    const lib = join(workspace, 'util', 'src', 'lib.rs');
+    const good = readFileSync(lib, 'utf8');
+    writeFileSync(lib, good + '\npub fn broken() -> u32 { "not a number" }\n');
+    cargo(['build'], { expectFailure: true });
+    await runCommand(page, 'Cargo Build Dir: Refresh');
+    await runCommand(page, 'Cargo Build Dir: Clean All Stale…');
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    await waitForCondition(async () => (await rows.filter({ hasText: 'failed:' }).count()) > 0, 'stale items with the "failed" reason');
+    const title = await page.locator('.quick-input-widget .quick-input-title').innerText();
+    assert.match(title, /Clean All Stale: (\d+) of \1 selected, frees/);
+    await screenshot(page, 'clean-stale-list');
+    await page.keyboard.press('Enter');
+    await clickModalButton(page, 'Delete', { text: 'frees' });
+    await waitForNotification(page, 'Cleaned');
+    writeFileSync(lib, good);
+    const r = cargo(['build']);
+    assert.match(r.stderr, /Compiling util/);
   }, server);
 });

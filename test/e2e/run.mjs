@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ARTIFACTS_DIR, collectTree, killTree, listProcesses, REPO } from './harness.mjs';
+import { prepareSampleWorkspace } from './sample-workspace.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -34,13 +35,6 @@ const EXTHOST_SUITES = [
   { name: 'extension', extensionDir: '.', tests: 'out/test-exthost/index.js', prepare: prepareSampleWorkspace },
 ];
 
-/** Copies sample/ into `dir` and builds it with cargo (layout v2 on cargo < 1.100 through -Z). */
-function prepareSampleWorkspace(dir) {
-  cpSync(join(REPO, 'sample'), dir, { recursive: true, filter: (src) => !/[\\/]target([\\/]|$)/.test(src.slice(join(REPO, 'sample').length)) });
-  const env = { ...process.env, RUSTC_BOOTSTRAP: '1' };
-  const r = spawnSync('cargo', ['build', '--offline', '-Zbuild-dir-new-layout'], { cwd: dir, env, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`cargo build of the sample workspace failed (exit ${r.status})`);
-}
 const UI_TEST_ROOT = 'test/e2e';
 
 const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
