@@ -78,8 +78,8 @@ export async function cleanWithConfirmation(explorer: Explorer, log: vscode.LogO
       modal: true,
       detail: [
         paths.length === 1
-          ? vscode.l10n.t('{0} on disk in 1 folder (hard-linked files that stay elsewhere are not counted as freed):', formatBytes(bytes))
-          : vscode.l10n.t('{0} on disk in {1} folders (hard-linked files that stay elsewhere are not counted as freed):', formatBytes(bytes), paths.length),
+          ? vscode.l10n.t('{0} on disk in 1 path (hard-linked files that stay elsewhere are not counted as freed):', formatBytes(bytes))
+          : vscode.l10n.t('{0} on disk in {1} paths (hard-linked files that stay elsewhere are not counted as freed):', formatBytes(bytes), paths.length),
         ...shown,
         '',
         vscode.l10n.t("Deleted under cargo's build-directory locks: nothing is touched while cargo builds. Cargo rebuilds what is needed at the next build."),
