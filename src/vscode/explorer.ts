@@ -37,6 +37,11 @@ export interface ChangeListener {
   (kind: ChangeKind): void;
 }
 
+type Located = { kind: 'found'; dirs: BuildDirLocation[]; located: Exclude<Awaited<ReturnType<typeof locateBuildDirs>>, { kind: 'error' }> };
+
+/** Quiet time after a manifest or cargo config edit before the build dir is looked for again. */
+const RELOCATE_DEBOUNCE_MS = 500;
+
 export class Explorer implements vscode.Disposable {
   folders: FolderState[] = [];
   config: Config = readConfig();
@@ -60,6 +65,41 @@ export class Explorer implements vscode.Disposable {
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.refresh()),
     );
+    // Where the build dir is can move with a manifest or cargo config edit: look again (debounced), and scan
+    // again only when the answer changed. Edits of Cargo.toml are frequent; cargo metadata is cheap next to a scan.
+    const configs = vscode.workspace.createFileSystemWatcher('**/{Cargo.toml,.cargo,.cargo/config.toml,.cargo/config}');
+    const relocateSoon = (uri: vscode.Uri): void => {
+      const st = this.folders.find((f) => uri.fsPath.startsWith(f.uri.fsPath + path.sep) || uri.fsPath === f.uri.fsPath);
+      if (!st) return;
+      clearTimeout(this.relocateTimers.get(st.key));
+      this.relocateTimers.set(st.key, setTimeout(() => void this.relocate(st), RELOCATE_DEBOUNCE_MS));
+    };
+    this.disposables.push(configs, configs.onDidChange(relocateSoon), configs.onDidCreate(relocateSoon), configs.onDidDelete(relocateSoon));
+  }
+
+  private readonly relocateTimers = new Map<string, NodeJS.Timeout>();
+
+  /** Scans a folder again if its build dirs are not where its current result says. */
+  async relocate(st: FolderState): Promise<void> {
+    const found = await this.locate(st);
+    const now = found.kind === 'found' ? found.dirs.map((d) => d.path).sort().join('\n') : '';
+    const before = (st.result?.buildDirs ?? []).map((b) => b.path).sort().join('\n');
+    if (now !== before) {
+      this.log.info(`the build directory moved: ${before || '(none)'} → ${now || '(none)'}`);
+      await this.refresh(st);
+    }
+  }
+
+  /** Where a folder's build dirs are (cargo metadata, else the fallback rules), plus the configured extra ones. */
+  private async locate(st: FolderState): Promise<Located | Extract<Awaited<ReturnType<typeof locateBuildDirs>>, { kind: 'error' }>> {
+    const located = await locateBuildDirs(st.uri.fsPath, { cargo: this.config.cargoPath, useCargo: vscode.workspace.isTrusted });
+    if (located.kind === 'error') return located;
+    const dirs: BuildDirLocation[] = [...located.dirs.buildDirs];
+    for (const extra of this.config.extraBuildDirs) {
+      const p = path.resolve(st.uri.fsPath, extra);
+      if (!dirs.some((d) => d.path === p)) dirs.push({ path: p, role: 'both', discovery: 'given path' });
+    }
+    return { kind: 'found', dirs, located };
   }
 
   onDidChange(l: ChangeListener): void {
@@ -71,6 +111,7 @@ export class Explorer implements vscode.Disposable {
   }
 
   dispose(): void {
+    for (const t of this.relocateTimers.values()) clearTimeout(t);
     for (const d of this.disposables) d.dispose();
     this.walker.close();
   }
@@ -122,20 +163,15 @@ export class Explorer implements vscode.Disposable {
     st.scanning = true;
     if (!st.result) this.emit('all');
     try {
-      const trusted = vscode.workspace.isTrusted;
-      const located = await locateBuildDirs(st.uri.fsPath, { cargo: this.config.cargoPath, useCargo: trusted });
+      const found = await this.locate(st);
       if (generation !== st.generation) return;
-      if (located.kind === 'error') {
+      if (found.kind === 'error') {
         st.result = null;
-        st.error = located.code === 'not-cargo' ? null : located.message;
+        st.error = found.code === 'not-cargo' ? null : found.message;
         return;
       }
+      const { dirs, located } = found;
       if (located.kind === 'workspace' && located.cargoError) this.log.warn(`cargo metadata: ${located.cargoError}; used the fallback rules`);
-      const dirs: BuildDirLocation[] = [...located.dirs.buildDirs];
-      for (const extra of this.config.extraBuildDirs) {
-        const p = path.resolve(st.uri.fsPath, extra);
-        if (!dirs.some((d) => d.path === p)) dirs.push({ path: p, role: 'both', discovery: 'given path' });
-      }
       const walker = await this.currentWalker();
       const started = Date.now();
       const result = await scanForRefresh(dirs, { walker, members: located.dirs.members, workspaceRoot: located.kind === 'workspace' ? located.dirs.workspaceRoot : null });

@@ -277,4 +277,44 @@ describe('Cargo Build Dir Explorer', () => {
     assert.ok(!fs.existsSync(crate.crate.path));
     for (const c of crates.slice(1)) assert.ok(c.kind === 'crate' && fs.existsSync(c.crate.path), 'other crates stay');
   });
+
+  async function until(what: string, cond: () => boolean, ms = 60000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('cargo clean empties the view (welcome content) and the next build fills it, without a manual refresh', async () => {
+    const a = await api();
+    const ws = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    const r = spawnSync('cargo', ['clean', '--offline'], { cwd: ws, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    await until('the build dir to be gone from the model', () => !a.explorer.hasBuild());
+    assert.deepEqual(a.tree.getChildren(), [], 'an empty tree shows the welcome view');
+    cargoBuild(ws);
+    await until('the new build in the model', () => a.explorer.hasBuild() && debugUnits(a).some((u) => u.package === 'app'));
+    assert.ok(a.tree.getChildren().some((n) => labelOf(n) === 'debug'));
+  });
+
+  it('a cargo config that moves the target dir moves the view, and moving it back returns', async function () {
+    this.timeout(240000);
+    const a = await api();
+    const ws = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    const config = path.join(ws, '.cargo', 'config.toml');
+    const where = (): string | undefined => a.explorer.folders[0]!.result?.buildDirs[0]?.path;
+    fs.mkdirSync(path.dirname(config), { recursive: true });
+    fs.writeFileSync(config, '[build]\ntarget-dir = "moved-target"\n');
+    try {
+      await until('the view to follow the config', () => where() === path.join(ws, 'moved-target'), 30000);
+      assert.equal(a.explorer.hasBuild(), false, 'nothing built there yet');
+      cargoBuild(ws);
+      await until('the build in the moved dir', () => a.explorer.hasBuild() && debugUnits(a).some((u) => u.package === 'util'), 120000);
+    } finally {
+      fs.rmSync(path.dirname(config), { recursive: true, force: true });
+    }
+    await until('the view to come back to target/', () => where() === path.join(ws, 'target'), 30000);
+    fs.rmSync(path.join(ws, 'moved-target'), { recursive: true, force: true });
+  });
 });
