@@ -108,9 +108,21 @@ function probeToolchains() {
  * One cargo invocation of a fixture.
  * layout 'v2' adds `-Zbuild-dir-new-layout` (and RUSTC_BOOTSTRAP=1 on stable); layout 'legacy' on a
  * stable cargo whose default is v2 (1.100+) sets the temporary opt-out variable instead.
+ * `env` adds variables for this command only (recorded in fixture.json). `analysis` turns on the
+ * `-Zbuild-analysis` log (reference §10): the flag alone writes nothing, cargo also needs
+ * CARGO_BUILD_ANALYSIS_ENABLED=true; the log goes to a CARGO_HOME private to the fixture
+ * (`.fixtures/<name>/cargo-home`), which rustup's proxies do not use to find toolchains.
  */
-function step(args, { layout = 'legacy', toolchain = 'stable', expectFailure = false } = {}) {
-  return { kind: 'cargo', args, layout, toolchain, expectFailure };
+function step(args, { layout = 'legacy', toolchain = 'stable', expectFailure = false, env = {}, analysis = false } = {}) {
+  return { kind: 'cargo', args, layout, toolchain, expectFailure, env, analysis };
+}
+
+function cargoHomeOf(fixtureName) {
+  return path.join(OUT, fixtureName, 'cargo-home');
+}
+
+function waitMs(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function edit(description, apply) {
@@ -118,9 +130,15 @@ function edit(description, apply) {
 }
 
 function runCargo(tc, fixtureName, ws, s) {
-  const env = {};
+  const env = { ...(s.env ?? {}) };
   const prefix = s.toolchain === 'nightly' ? ['+nightly'] : tc.stablePrefix;
   const zflags = [];
+  if (s.analysis) {
+    zflags.push('-Zbuild-analysis');
+    env.CARGO_BUILD_ANALYSIS_ENABLED = 'true';
+    env.CARGO_HOME = cargoHomeOf(fixtureName);
+    if (s.toolchain === 'stable') env.RUSTC_BOOTSTRAP = '1';
+  }
   if (s.layout === 'v2') {
     zflags.push('-Zbuild-dir-new-layout');
     if (s.toolchain === 'stable') env.RUSTC_BOOTSTRAP = '1';
@@ -329,6 +347,20 @@ function addLeaf(ws) {
   fs.appendFileSync(path.join(ws, 'bs', 'Cargo.toml'), '\n[dependencies]\nleaf = { path = "../leaf", features = ["a"] }\n');
 }
 
+/**
+ * The `outdirs` fixture's changes to its copy: `bs` gets a feature (so a second build-script run unit, with its
+ * own OUT_DIR, can be made) and one more rerun-if-changed input that the fixture deletes at the end.
+ */
+function prepareOutDirs(ws) {
+  fs.appendFileSync(path.join(ws, 'bs', 'Cargo.toml'), '\n[features]\nextra = []\n');
+  writeFile(path.join(ws, 'bs', 'extra-input.txt'), 'read by nothing; named in rerun-if-changed\n');
+  const script = path.join(ws, 'bs', 'build.rs');
+  const text = fs.readFileSync(script, 'utf8');
+  const line = 'println!("cargo:rerun-if-changed=data.txt");';
+  if (!text.includes(line)) fail(`sample/bs/build.rs no longer prints ${line}`);
+  fs.writeFileSync(script, text.replace(line, `${line}\n    println!("cargo:rerun-if-changed=extra-input.txt");`));
+}
+
 function findEmptyHashFiles(buildDir) {
   // v2 unit folders: <profile>/build/<pkg>/<hash>/fingerprint/<hash file>
   const found = [];
@@ -454,6 +486,52 @@ function definitions(tc) {
         const empty = findEmptyHashFiles(fixture.buildDir);
         fixture.emptyHashFiles = empty;
         if (empty.length === 0) console.warn('  [interrupted] warning: no empty hash file was found after the failed build');
+      },
+    },
+    {
+      name: 'outdirs',
+      description:
+        'stable v2: bs (feature `extra` added, one more rerun-if-changed input) built with BS_MODE unset, then BS_MODE=one ' +
+        '(same OUT_DIR, rerun), then --features bs/extra (a second OUT_DIR), then again without the feature (all fresh: ' +
+        'the first OUT_DIR is current again although the second ran later); finally that extra input is deleted',
+      prepare: prepareOutDirs,
+      steps: [
+        step(['build'], { layout: 'v2' }),
+        edit('wait 1.1 s so that each build has its own mtimes', () => waitMs(1100)),
+        step(['build'], { layout: 'v2', env: { BS_MODE: 'one' } }),
+        edit('wait 1.1 s', () => waitMs(1100)),
+        step(['build', '--features', 'bs/extra'], { layout: 'v2', env: { BS_MODE: 'one' } }),
+        edit('wait 1.1 s', () => waitMs(1100)),
+        step(['build'], { layout: 'v2', env: { BS_MODE: 'one' } }),
+        edit('delete bs/extra-input.txt (bs/build.rs still names it in rerun-if-changed)', (ws) => fs.rmSync(path.join(ws, 'bs', 'extra-input.txt'))),
+      ],
+    },
+    {
+      name: 'analysis',
+      description:
+        'build-analysis logs in a private CARGO_HOME (cargo-home/log/*.jsonl), layout v2: stable build, nightly build ' +
+        '(toolchain changed), util/src/lib.rs edited and rebuilt, then app asks util for feature `extra` too and rebuilds',
+      skip: nightlySkip,
+      steps: [
+        step(['build'], { layout: 'v2', analysis: true }),
+        step(['build'], { layout: 'v2', toolchain: 'nightly', analysis: true }),
+        // The stale source must be clearly newer than the dep-info it is compared with.
+        edit('wait 1.1 s, then append a comment to util/src/lib.rs', (ws) => {
+          waitMs(1100);
+          fs.appendFileSync(path.join(ws, 'util', 'src', 'lib.rs'), '// touched by the analysis fixture\n');
+        }),
+        step(['build'], { layout: 'v2', toolchain: 'nightly', analysis: true }),
+        edit('app asks util for features fancy and extra', (ws) => {
+          const f = path.join(ws, 'app', 'Cargo.toml');
+          const text = fs.readFileSync(f, 'utf8');
+          const next = text.replace('util = { path = "../util", features = ["fancy"] }', 'util = { path = "../util", features = ["fancy", "extra"] }');
+          if (next === text) fail('[analysis] sample/app/Cargo.toml no longer has `util = { path = "../util", features = ["fancy"] }`');
+          fs.writeFileSync(f, next);
+        }),
+        step(['build'], { layout: 'v2', toolchain: 'nightly', analysis: true }),
+      ],
+      after: (fixture) => {
+        fixture.cargoHome = cargoHomeOf('analysis');
       },
     },
   ];

@@ -344,14 +344,7 @@ export function analyzeStaleness(scan: ScanResult, ctx: StaleContext): StaleAnal
   const notes: string[] = [];
 
   // --- the unit graph: fingerprint → units (across profiles: `--target` builds use host build scripts)
-  const byFingerprint = new Map<string, Ref[]>();
-  for (const r of refs) {
-    const h = r.unit.fingerprintHash;
-    if (!h) continue;
-    const a = byFingerprint.get(h);
-    if (a) a.push(r);
-    else byFingerprint.set(h, [r]);
-  }
+  const byFingerprint = fingerprintIndex(refs);
 
   // --- toolchain
   const toolchains = ctx.toolchains?.map((t) => ({ ...t, hash: t.hash ?? rustcFieldFromVerbose(t.verbose), version: parseRustcVerbose(t.verbose) })) ?? null;
@@ -431,39 +424,7 @@ export function analyzeStaleness(scan: ScanResult, ctx: StaleContext): StaleAnal
   // are all live, and only one of them is the newest. So an older member variant is current too when it can be
   // used as it is: every dependency it records still exists, and (when cargo's resolve is known) needs no
   // package version or feature set that the manifests and Cargo.lock no longer produce.
-  const groups = new Map<string, Ref[]>();
-  for (const r of refs) {
-    const k = groupKey(r, isMember(r.unit.package), ev, true);
-    const g = groups.get(k);
-    if (g) g.push(r);
-    else groups.set(k, [r]);
-  }
-  const blocked = usability(refs, byFingerprint, isMember, ctx.resolve ?? null);
-  const roots: Ref[] = [];
-  for (const g of groups.values()) {
-    if (!isMember(g[0]!.unit.package)) continue;
-    const top = g.reduce((m, r) => Math.max(m, r.unit.builtAt ?? -Infinity), -Infinity);
-    for (const r of g) if ((r.unit.builtAt ?? -Infinity) === top || !blocked.get(r.unit.id)) roots.push(r);
-  }
-  // Newest roots first, so that every unit records the newest root that reaches it (used by `idle`).
-  roots.sort((a, b) => (b.unit.builtAt ?? -Infinity) - (a.unit.builtAt ?? -Infinity));
-  const reachedAt = new Map<string, number>();
-  for (const root of roots) {
-    const t = root.unit.builtAt ?? -Infinity;
-    if (reachedAt.has(root.unit.id)) continue;
-    const queue: Ref[] = [root];
-    reachedAt.set(root.unit.id, t);
-    while (queue.length) {
-      const r = queue.pop()!;
-      for (const d of r.unit.deps) {
-        for (const to of byFingerprint.get(d.fingerprint) ?? []) {
-          if (reachedAt.has(to.unit.id)) continue;
-          reachedAt.set(to.unit.id, t);
-          queue.push(to);
-        }
-      }
-    }
-  }
+  const { groups, blocked, roots, reachedAt } = liveGraph(refs, byFingerprint, isMember, ev, ctx.resolve ?? null);
   const rootCount = new Set(roots.map((r) => r.unit.id)).size;
   for (const g of groups.values()) {
     if (g.length < 2) continue;
@@ -558,6 +519,104 @@ export function analyzeStaleness(scan: ScanResult, ctx: StaleContext): StaleAnal
     })),
   };
   return { scan: withReasons, items, incremental, notes };
+}
+
+/**
+ * The roots and what they reach (the part of the analysis other modules reuse, e.g. to tell which build-script
+ * run is current). Roots are the newest unit of each look-alike group of a workspace member, plus older member
+ * variants that can still be used as they are; every unit records the newest root that reaches it.
+ */
+function liveGraph(
+  refs: readonly Ref[],
+  byFingerprint: ReadonlyMap<string, Ref[]>,
+  isMember: (p: string) => boolean,
+  ev: StaleEvidence | null,
+  resolve: CargoResolve | null,
+): { groups: Map<string, Ref[]>; blocked: Map<string, string | null>; roots: Ref[]; reachedAt: Map<string, number>; reachedBy: Map<string, Ref> } {
+  const groups = new Map<string, Ref[]>();
+  for (const r of refs) {
+    const k = groupKey(r, isMember(r.unit.package), ev, true);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
+  }
+  const blocked = usability(refs, byFingerprint, isMember, resolve);
+  const roots: Ref[] = [];
+  for (const g of groups.values()) {
+    if (!isMember(g[0]!.unit.package)) continue;
+    const top = g.reduce((m, r) => Math.max(m, r.unit.builtAt ?? -Infinity), -Infinity);
+    for (const r of g) if ((r.unit.builtAt ?? -Infinity) === top || !blocked.get(r.unit.id)) roots.push(r);
+  }
+  // Newest roots first, so that every unit records the newest root that reaches it (used by `idle`).
+  roots.sort((a, b) => (b.unit.builtAt ?? -Infinity) - (a.unit.builtAt ?? -Infinity));
+  const reachedBy = reach(roots, byFingerprint);
+  const reachedAt = new Map<string, number>();
+  for (const [id, root] of reachedBy) reachedAt.set(id, root.unit.builtAt ?? -Infinity);
+  return { groups, blocked, roots, reachedAt, reachedBy };
+}
+
+/** The fingerprint `deps` graph walked from `roots`, in their order: unit id → the first root that reaches it. */
+function reach(roots: readonly Ref[], byFingerprint: ReadonlyMap<string, Ref[]>): Map<string, Ref> {
+  const reachedBy = new Map<string, Ref>();
+  for (const root of roots) {
+    if (reachedBy.has(root.unit.id)) continue;
+    const queue: Ref[] = [root];
+    reachedBy.set(root.unit.id, root);
+    while (queue.length) {
+      const r = queue.pop()!;
+      for (const d of r.unit.deps) {
+        for (const to of byFingerprint.get(d.fingerprint) ?? []) {
+          if (reachedBy.has(to.unit.id)) continue;
+          reachedBy.set(to.unit.id, root);
+          queue.push(to);
+        }
+      }
+    }
+  }
+  return reachedBy;
+}
+
+function fingerprintIndex(refs: readonly Ref[]): Map<string, Ref[]> {
+  const byFingerprint = new Map<string, Ref[]>();
+  for (const r of refs) {
+    const h = r.unit.fingerprintHash;
+    if (!h) continue;
+    const a = byFingerprint.get(h);
+    if (a) a.push(r);
+    else byFingerprint.set(h, [r]);
+  }
+  return byFingerprint;
+}
+
+/** What the staleness analysis treats as live: its roots, and for every unit reached, the newest root reaching it. */
+export interface Liveness {
+  /** Units of workspace members the reachability starts from, newest build first. */
+  readonly roots: readonly Unit[];
+  /** Unit id → the newest root whose fingerprint dependencies reach it (a root reaches itself). */
+  readonly reachedBy: ReadonlyMap<string, Unit>;
+}
+
+/**
+ * The liveness the staleness analysis uses (same roots, same graph), for callers that need to know which of
+ * several variants the current builds use. Pass the same members, evidence and resolve as to analyzeStaleness
+ * to get the same answer.
+ */
+export function liveness(scan: ScanResult, ctx: Pick<StaleContext, 'members' | 'evidence' | 'resolve'> = {}): Liveness {
+  const refs = allRefs(scan);
+  const { roots, reachedBy } = liveGraph(refs, fingerprintIndex(refs), memberSet(refs, ctx.members), ctx.evidence ?? null, ctx.resolve ?? null);
+  const by = new Map<string, Unit>();
+  for (const [id, r] of reachedBy) by.set(id, r.unit);
+  return { roots: roots.map((r) => r.unit), reachedBy: by };
+}
+
+/** Units reachable through fingerprint dependencies from `roots` (units of `scan`): unit id → the first root in `roots` reaching it. */
+export function reachableFrom(scan: ScanResult, roots: readonly Unit[]): ReadonlyMap<string, Unit> {
+  const refs = allRefs(scan);
+  const byId = new Map(refs.map((r) => [r.unit.id, r]));
+  const start = roots.map((u) => byId.get(u.id)).filter((r): r is Ref => r !== undefined);
+  const out = new Map<string, Unit>();
+  for (const [id, r] of reach(start, fingerprintIndex(refs))) out.set(id, r.unit);
+  return out;
 }
 
 /**

@@ -2,6 +2,7 @@
 // `viewItem =~ /(^|;)k=v(;|$)/`). Free of the vscode module, so the manifest-contract test can compute the
 // values of real nodes and check every `when` clause against them.
 
+import * as path from 'node:path';
 import type { Node } from './nodes';
 
 export function contextValue(pairs: Record<string, string | number | boolean | null | undefined>): string {
@@ -14,14 +15,15 @@ export function contextValue(pairs: Record<string, string | number | boolean | n
 export function contextValueOf(node: Node): string {
   switch (node.kind) {
     case 'unit':
-      return contextValue({ kind: 'unit', mode: node.unit.mode, layout: node.unit.layout, failed: node.unit.lastBuildFailed, path: true });
+      return contextValue({ kind: 'unit', mode: node.unit.mode, layout: node.unit.layout, failed: node.unit.lastBuildFailed, outDir: node.outDir, path: true });
     case 'part': {
       const isFile = node.part.name === 'deps' || node.part.name === 'examples';
       const outDir = node.part.name === 'out' && node.unit.mode === 'run-custom-build';
       return contextValue({ kind: 'part', part: node.part.name, outDir, file: isFile, path: true });
     }
     case 'entry':
-      return contextValue({ kind: 'entry', file: !node.dir, path: true });
+      // A file in a build-script run's OUT_DIR can be compared with the same file in the current OUT_DIR.
+      return contextValue({ kind: 'entry', file: !node.dir, outDirFile: !node.dir && node.unit?.mode === 'run-custom-build' && isInOut(node.path, node.unit.paths[0]), path: true });
     case 'buildDir':
     case 'profile':
     case 'crate':
@@ -30,4 +32,8 @@ export function contextValueOf(node: Node): string {
     default:
       return contextValue({ kind: node.kind });
   }
+}
+
+function isInOut(file: string, unitDir: string | undefined): boolean {
+  return unitDir !== undefined && file.startsWith(path.join(unitDir, 'out') + path.sep);
 }

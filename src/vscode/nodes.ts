@@ -13,7 +13,7 @@ export type Node =
   | { readonly kind: 'profile'; readonly id: string; readonly profile: Profile }
   | { readonly kind: 'package'; readonly id: string; readonly profile: Profile; readonly pkg: PackageSummary; readonly units: readonly Unit[] }
   | { readonly kind: 'legacyGroup'; readonly id: string; readonly profile: Profile; readonly units: readonly Unit[]; readonly bytes: number }
-  | { readonly kind: 'unit'; readonly id: string; readonly unit: Unit }
+  | { readonly kind: 'unit'; readonly id: string; readonly unit: Unit; readonly outDir?: 'current' | 'older' }
   | { readonly kind: 'part'; readonly id: string; readonly unit: Unit; readonly part: UnitPart }
   | { readonly kind: 'entry'; readonly id: string; readonly path: string; readonly dir: boolean; readonly unit: Unit | null }
   | { readonly kind: 'incremental'; readonly id: string; readonly profile: Profile; readonly bytes: number }

@@ -4,6 +4,7 @@
 
 import * as vscode from 'vscode';
 import type { Explorer, FolderState } from './explorer';
+import type { Inspector } from './inspector';
 import {
   bucketChildren,
   bucketNodes,
@@ -58,7 +59,10 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
   lastFired: readonly string[] = [];
   filter = '';
 
-  constructor(private readonly explorer: Explorer) {}
+  constructor(
+    private readonly explorer: Explorer,
+    private readonly inspector: Inspector,
+  ) {}
 
   dispose(): void {
     this.changed.dispose();
@@ -92,6 +96,7 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
         const old = this.byId.get(f.id);
         if (!old) continue;
         const looksSame = sameLook(old, f);
+        for (const k of Object.keys(old)) if (!(k in f)) delete (old as Record<string, unknown>)[k];
         Object.assign(old, f);
         const before = this.fetchedChildren.get(old.id);
         if (!looksSame && !DEFERRED_KINDS.has(old.kind)) {
@@ -163,7 +168,10 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
         return packagesOf(node.profile, this.explorer.config.sortPackagesBy, this.filter);
       case 'package':
       case 'legacyGroup':
-        return node.units.map((unit) => ({ kind: 'unit', id: `unit:${unit.id}`, unit }));
+        return node.units.map((unit): Node => {
+          const outDir = this.inspector.outDirRole(unit);
+          return outDir ? { kind: 'unit', id: `unit:${unit.id}`, unit, outDir } : { kind: 'unit', id: `unit:${unit.id}`, unit };
+        });
       case 'unit':
         return unitChildren(node.unit);
       case 'part':

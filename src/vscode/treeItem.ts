@@ -78,6 +78,8 @@ export function toTreeItem(node: Node, now: number = Date.now()): vscode.TreeIte
       const parts = [u.hash.slice(0, 8), formatBytes(u.bytes)];
       if (u.builtAt) parts.push(formatAge(u.builtAt, now));
       if (u.lastBuildFailed) parts.push(vscode.l10n.t('last build failed'));
+      if (node.outDir === 'current') parts.unshift(vscode.l10n.t('current OUT_DIR'));
+      else if (node.outDir === 'older') parts.unshift(vscode.l10n.t('older OUT_DIR'));
       item.description = parts.join(' · ');
       item.iconPath = unitIcon(u);
       item.collapsibleState = u.parts.length ? Collapsed : None;

@@ -6,37 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { spawn, spawnSync } from 'node:child_process';
-import type { Api } from '../../src/extension';
+import { api, cargoBuild, debugUnits, extensionPath, find, labelOf, until } from './helpers';
 import type { Node } from '../../src/vscode/nodes';
 import { toTreeItem } from '../../src/vscode/treeItem';
 import { formatBytes } from '../../src/core/format';
-import type { Unit } from '../../src/core/model';
-
-const EXTENSION_ID = 'cargo-build-dir.cargo-build-dir-explorer';
-
-async function api(): Promise<Api> {
-  const ext = vscode.extensions.getExtension<Api>(EXTENSION_ID);
-  assert.ok(ext, 'the extension is installed');
-  const a = await ext.activate();
-  // Activation starts a scan; wait for it to produce a result (not a sleep: a condition with a deadline).
-  const deadline = Date.now() + 60000;
-  while (!a.explorer.folders[0]?.result || a.explorer.folders[0].scanning) {
-    if (Date.now() > deadline) throw new Error('no scan result within 60 s');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return a;
-}
-
-function labelOf(n: Node): string {
-  const l = toTreeItem(n).label;
-  return typeof l === 'string' ? l : (l?.label ?? '');
-}
-
-function find(children: readonly Node[], label: string): Node {
-  const n = children.find((c) => labelOf(c) === label);
-  assert.ok(n, `no "${label}" among ${children.map(labelOf).join(', ')}`);
-  return n;
-}
 
 describe('Cargo Build Dir Explorer', () => {
   it('activates on a Cargo workspace and finds its build dir with cargo metadata', async () => {
@@ -75,7 +48,7 @@ describe('Cargo Build Dir Explorer', () => {
 
   it('every contributed command is registered', async () => {
     await api();
-    const pkg = JSON.parse(fs.readFileSync(path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'package.json'), 'utf8'));
+    const pkg = JSON.parse(fs.readFileSync(path.join(extensionPath(), 'package.json'), 'utf8'));
     const registered = new Set(await vscode.commands.getCommands(true));
     for (const c of pkg.contributes.commands as { command: string }[]) assert.ok(registered.has(c.command), c.command);
   });
@@ -189,15 +162,6 @@ describe('Cargo Build Dir Explorer', () => {
     }
   }
 
-  function debugUnits(a: Api): readonly Unit[] {
-    return a.explorer.folders[0]!.result!.buildDirs[0]!.profiles.find((p) => p.name === 'debug')!.units;
-  }
-
-  function cargoBuild(ws: string): void {
-    const r = spawnSync('cargo', ['build', '--offline', '-Zbuild-dir-new-layout'], { cwd: ws, env: { ...process.env, RUSTC_BOOTSTRAP: '1' }, encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-  }
-
   it('Clean Unit asks with a modal naming the unit and the bytes, deletes exactly that unit, and cargo builds again', async () => {
     const a = await api();
     const ws = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
@@ -277,14 +241,6 @@ describe('Cargo Build Dir Explorer', () => {
     assert.ok(!fs.existsSync(crate.crate.path));
     for (const c of crates.slice(1)) assert.ok(c.kind === 'crate' && fs.existsSync(c.crate.path), 'other crates stay');
   });
-
-  async function until(what: string, cond: () => boolean, ms = 60000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   it('cargo clean empties the view (welcome content) and the next build fills it, without a manual refresh', async () => {
     const a = await api();

@@ -16,7 +16,9 @@ export type FixtureName =
   | 'registry'
   | 'registry-v2'
   | 'interrupted'
-  | 'stale';
+  | 'stale'
+  | 'outdirs'
+  | 'analysis';
 
 export const FIXTURE_NAMES: readonly FixtureName[] = [
   'legacy',
@@ -129,6 +131,8 @@ export interface BuiltFixture extends FixtureBase {
   readonly skipped: null;
   /** `interrupted` only: hash files left empty, relative to the build dir. */
   readonly emptyHashFiles?: readonly string[];
+  /** `analysis` only: the private CARGO_HOME its builds wrote their `-Zbuild-analysis` logs into. */
+  readonly cargoHome?: string;
 }
 
 export interface SkippedFixture extends FixtureBase {

@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import type { Explorer } from '../explorer';
 import type { BuildDirTree } from '../tree';
 import type { Node } from '../nodes';
+import type { Inspector } from '../inspector';
+import type { LastBuildTree } from '../lastBuild';
 import type { Unit } from '../../core/model';
 import { formatBytes, unitLabel } from '../../core/format';
 
@@ -13,6 +15,8 @@ export interface CommandContext {
   readonly tree: BuildDirTree;
   readonly view: vscode.TreeView<Node>;
   readonly log: vscode.LogOutputChannel;
+  readonly inspector: Inspector;
+  readonly lastBuild: LastBuildTree;
 }
 
 export type Handler = (ctx: CommandContext, node?: Node, ...rest: unknown[]) => unknown;

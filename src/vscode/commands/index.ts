@@ -2,15 +2,16 @@
 // reads this table, so a contributed command without a handler (or the reverse) fails the tests.
 
 import type { Handler } from './context';
-import { refresh, filter, clearFilter } from './view';
+import { refresh, filter, clearFilter, refreshLastBuild } from './view';
 import { open, openToSide } from './open';
 import { revealInExplorer, revealInOS, copyPath } from './reveal';
-import { openBuildScriptOutput, showFingerprint } from './inspect';
+import { compareUnits, compareWithCurrentOutDir, openBuildScriptOutput, showBuildScriptRun, showFingerprint } from './inspect';
 import { runCargoBuild } from './build';
 import { cleanUnit, cleanPackage, cleanIncremental, cleanStale } from './clean';
 
 export const COMMANDS: Readonly<Record<string, Handler>> = {
   'cargoBuildDir.refresh': refresh,
+  'cargoBuildDir.refreshLastBuild': refreshLastBuild,
   'cargoBuildDir.filter': filter,
   'cargoBuildDir.clearFilter': clearFilter,
   'cargoBuildDir.open': open,
@@ -20,6 +21,9 @@ export const COMMANDS: Readonly<Record<string, Handler>> = {
   'cargoBuildDir.copyPath': copyPath,
   'cargoBuildDir.openBuildScriptOutput': openBuildScriptOutput,
   'cargoBuildDir.showFingerprint': showFingerprint,
+  'cargoBuildDir.showBuildScriptRun': showBuildScriptRun,
+  'cargoBuildDir.compareUnits': compareUnits,
+  'cargoBuildDir.compareWithCurrentOutDir': compareWithCurrentOutDir,
   'cargoBuildDir.runCargoBuild': runCargoBuild,
   'cargoBuildDir.cleanUnit': cleanUnit,
   'cargoBuildDir.cleanPackage': cleanPackage,

@@ -24,3 +24,5 @@ export const clearFilter: Handler = async (ctx) => {
   await vscode.commands.executeCommand('setContext', 'cargoBuildDir.filtered', false);
   ctx.tree.refreshAll();
 };
+
+export const refreshLastBuild: Handler = (ctx) => ctx.lastBuild.refresh();
