@@ -7,7 +7,7 @@ import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { captureOnFailure, clickModalButton, getTree, launchBrowser, openViewContainer, openWorkbench, REPO, runCommand, screenshot, startServer, waitForCondition, waitForNotification, waitForTreeLabels } from './harness.mjs';
+import { captureOnFailure, clickModalButton, contextMenu, expandRow, treeRow, getTree, launchBrowser, openViewContainer, openWorkbench, REPO, runCommand, screenshot, startServer, waitForCondition, waitForNotification, waitForTreeLabels } from './harness.mjs';
 
 let server;
 let browser;
@@ -43,17 +43,8 @@ after(async () => {
   if (workspace) rmSync(workspace, { recursive: true, force: true });
 });
 
-/** The tree row whose label is exactly `label`. */
-function row(tree, label) {
-  return tree.getByRole('treeitem').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[()]/g, '\\$&')}$`) }) }).first();
-}
-
-async function expand(tree, label) {
-  const r = row(tree, label);
-  await waitForCondition(async () => (await r.count()) > 0, `tree row "${label}"`);
-  if ((await r.getAttribute('aria-expanded')) !== 'true') await r.click();
-  await waitForCondition(async () => (await r.getAttribute('aria-expanded')) === 'true', `"${label}" expanded`);
-}
+const row = (tree, label) => treeRow(tree, label);
+const expand = (tree, label) => expandRow(tree, label);
 
 test('the view lists the profiles and packages of the build dir', { timeout: 120_000 }, async () => {
   await captureOnFailure(page, 'explorer-packages', async () => {
@@ -118,8 +109,7 @@ test('Clean Unit asks in a modal naming the unit and the bytes, removes exactly 
     const before = unitDirs('util');
     const dir = before.find((d) => d.startsWith(hash));
     assert.ok(dir, `a unit folder ${hash}… among ${before.join(', ')}`);
-    await lib.click({ button: 'right' });
-    await page.locator('.context-view .action-item', { hasText: 'Clean Unit…' }).first().click();
+    await contextMenu(lib, 'Clean Unit…');
     const dialog = page.getByRole('dialog').filter({ hasText: hash });
     await waitForCondition(async () => (await dialog.count()) > 0, 'the confirmation naming the unit');
     const text = await dialog.first().innerText();

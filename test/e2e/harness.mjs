@@ -493,6 +493,35 @@ export async function waitForTreeLabels(tree, expected, { timeout = TIMEOUTS.ui 
   return labels;
 }
 
+/** The row of `tree` whose label is exactly `label` (the first one when several are). */
+export function treeRow(tree, label) {
+  return tree.getByRole('treeitem').filter({ has: tree.page().locator('.label-name', { hasText: new RegExp(`^${escapeRe(label)}$`) }) }).first();
+}
+
+/** Expands the row labelled `label` (clicking it only when it is collapsed) and waits until it is expanded. */
+export async function expandRow(tree, label, { timeout = TIMEOUTS.ui } = {}) {
+  const r = treeRow(tree, label);
+  await waitForCondition(async () => (await r.count()) > 0, `tree row "${label}"`, { timeout });
+  if ((await r.getAttribute('aria-expanded')) !== 'true') await r.click();
+  await waitForCondition(async () => (await r.getAttribute('aria-expanded')) === 'true', `"${label}" expanded`, { timeout });
+}
+
+/**
+ * Runs the context-menu entry `entry` of a tree row. The workbench's menu ignores a mouse release that comes too
+ * soon after it opened (so the right click's own release does not pick an item), which makes a synthetic click
+ * race it; focusing the item by hovering and pressing Enter does not.
+ */
+export async function contextMenu(row, entry, { timeout = TIMEOUTS.ui } = {}) {
+  const page = row.page();
+  await row.click({ button: 'right', timeout });
+  const item = page.locator('.context-view .action-item', { hasText: entry }).first();
+  await waitForLocator(item, `the context menu entry "${entry}"`, { timeout });
+  await item.hover({ timeout });
+  await waitForCondition(async () => /\bfocused\b/.test((await item.getAttribute('class')) ?? ''), `the menu entry "${entry}" focused`, { timeout });
+  await page.keyboard.press('Enter');
+  await waitForLocator(page.locator('.context-view .monaco-menu').first(), 'the context menu to close', { state: 'hidden', timeout });
+}
+
 /** The quick input box (command palette, quick picks), once visible. */
 async function quickInput(page, timeout) {
   return waitForLocator(page.locator('.quick-input-widget input.input'), 'the quick input box', { timeout });
