@@ -45,6 +45,15 @@ function sameLook(a: Node, b: Node): boolean {
   );
 }
 
+/** The current OUT_DIR's run before the older runs, in the places the runs had; every other row stays where it is. */
+function currentRunsFirst(nodes: Node[]): Node[] {
+  const isRun = (n: Node): boolean => n.kind === 'unit' && n.outDir !== undefined;
+  const runs = nodes.filter(isRun);
+  const ordered = [...runs.filter((n) => n.kind === 'unit' && n.outDir === 'current'), ...runs.filter((n) => n.kind === 'unit' && n.outDir === 'older')];
+  let i = 0;
+  return nodes.map((n) => (isRun(n) ? ordered[i++]! : n));
+}
+
 export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -168,10 +177,12 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
         return packagesOf(node.profile, this.explorer.config.sortPackagesBy, this.filter);
       case 'package':
       case 'legacyGroup':
-        return node.units.map((unit): Node => {
-          const outDir = this.inspector.outDirRole(unit);
-          return outDir ? { kind: 'unit', id: `unit:${unit.id}`, unit, outDir } : { kind: 'unit', id: `unit:${unit.id}`, unit };
-        });
+        return currentRunsFirst(
+          node.units.map((unit): Node => {
+            const outDir = this.inspector.outDirRole(unit);
+            return outDir ? { kind: 'unit', id: `unit:${unit.id}`, unit, outDir } : { kind: 'unit', id: `unit:${unit.id}`, unit };
+          }),
+        );
       case 'unit':
         return unitChildren(node.unit);
       case 'part':
