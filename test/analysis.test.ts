@@ -4,14 +4,13 @@
 // checked against the folders cargo's own JSON messages named for the same command. Damaged logs are small
 // synthetic cases.
 
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fixtureOrSkip, reportedUnitFolders, buildScriptRuns, compilerArtifacts, type BuiltFixture } from './helpers/fixtures';
-import { createWalker } from '../src/node/walker';
-import { findInstalledToolchains, type InstalledToolchain } from '../src/node/toolchains';
+import { installed, useScanning, walker } from './helpers/scanning';
 import { scanBuildDirs } from '../src/core/scan';
 import {
   analysisSignals,
@@ -31,15 +30,8 @@ import {
 import { outDirsOf } from '../src/core/outdir';
 import { renderBuildAnalysis, renderLastBuild } from '../src/core/render';
 import type { ScanResult, Unit } from '../src/core/model';
-import type { Walker } from '../src/core/walk';
 
-let walker: Walker;
-let installed: InstalledToolchain[] = [];
-before(async () => {
-  walker = await createWalker({ build: false });
-  installed = [...((await findInstalledToolchains({})).toolchains ?? [])];
-});
-after(() => walker.close());
+useScanning();
 
 interface Loaded {
   fx: BuiltFixture;

@@ -3,15 +3,13 @@
 // and what is on disk, the fingerprint explained with the installed toolchains, and unit comparisons. Small
 // synthetic cases check that damaged files give problems in words, never exceptions.
 
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fixtureOrSkip, buildScriptRuns, type BuiltFixture } from './helpers/fixtures';
-import { createWalker } from '../src/node/walker';
-import { findInstalledToolchains, type InstalledToolchain } from '../src/node/toolchains';
-import { scanBuildDirs } from '../src/core/scan';
+import { installed, scanOf, useScanning } from './helpers/scanning';
 import { readUnitDetails } from '../src/core/inspect';
 import { outDirsOf, readUpliftSignals } from '../src/core/outdir';
 import { buildRunReport, findPackageRoot, parseRustcDepFile } from '../src/core/buildrun';
@@ -19,19 +17,8 @@ import { explainFingerprint, nameToolchain } from '../src/core/explain';
 import { compareUnits, describeChange } from '../src/core/compare';
 import { renderBuildRun, renderComparison, renderExplanation, renderOutDirs } from '../src/core/render';
 import type { ScanResult, Unit } from '../src/core/model';
-import type { Walker } from '../src/core/walk';
 
-let walker: Walker;
-let installed: InstalledToolchain[] = [];
-before(async () => {
-  walker = await createWalker({ build: false });
-  installed = [...((await findInstalledToolchains({})).toolchains ?? [])];
-});
-after(() => walker.close());
-
-async function scanOf(fx: BuiltFixture): Promise<ScanResult> {
-  return scanBuildDirs([{ path: fx.buildDir, role: 'both', discovery: 'given path' }], { walker });
-}
+useScanning();
 
 const unitsOf = (s: ScanResult): Unit[] => s.buildDirs.flatMap((b) => b.profiles.flatMap((p) => p.units));
 const inDebug = (u: Unit): boolean => u.id.includes('#host/debug/');

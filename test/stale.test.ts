@@ -2,35 +2,23 @@
 // `separate`, and the all-live `legacy`/`v2`): the rustc field recomputed for every installed toolchain, each
 // reason given where cargo's own messages say a unit is no longer used, and no reason where they say it is.
 
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fixtureOrSkip, reportedUnitFolders, REPO_ROOT, type BuiltFixture, type FixtureName } from './helpers/fixtures';
-import { createWalker } from '../src/node/walker';
-import { scanBuildDirs } from '../src/core/scan';
+import { installed, scanOf, useScanning, walker } from './helpers/scanning';
 import { analyzeStaleness, readStaleEvidence, parseCargoResolve, defaultsToV2, rmetaRustcVersion, type StaleAnalysis, type ToolchainLike } from '../src/core/stale';
 import { cargoHashStr, rustcFieldFromVerbose, sipHash13x128, parseRustcVerbose } from '../src/core/rustc-hash';
 import { findInstalledToolchains, parseRustupList, parseToolchainFile, type InstalledToolchain } from '../src/node/toolchains';
 import type { ScanResult, Unit } from '../src/core/model';
-import type { Walker } from '../src/core/walk';
 
 const STALE = 'stale' as FixtureName;
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 
-let walker: Walker;
-let installed: InstalledToolchain[] = [];
-before(async () => {
-  walker = await createWalker({ build: false });
-  installed = [...((await findInstalledToolchains({})).toolchains ?? [])];
-});
-after(() => walker.close());
-
-async function scanOf(fx: BuiltFixture): Promise<ScanResult> {
-  return scanBuildDirs([{ path: fx.buildDir, role: 'both', discovery: 'given path' }], { walker });
-}
+useScanning();
 
 function resolveOf(fx: BuiltFixture) {
   const out = execFileSync('cargo', ['metadata', '--format-version', '1', '--offline'], { cwd: fx.workspace, encoding: 'utf8', maxBuffer: 64 << 20 });

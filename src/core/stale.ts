@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import type { BuildDir, IncrementalCrate, Profile, ScanResult, StaleReason, Unit } from './model';
 import type { Walker, ReadRequest } from './walk';
 import { unitLabel } from './format';
+import { groupByFingerprint } from './unitindex';
 import { parseFingerprintFileName, parseFingerprintJson } from './fingerprint';
 import { parseDepInfo } from './depinfo';
 import { parseRustcVerbose, rustcFieldFromVerbose, toolchainLabel } from './rustc-hash';
@@ -576,17 +577,7 @@ function reach(roots: readonly Ref[], byFingerprint: ReadonlyMap<string, Ref[]>)
   return reachedBy;
 }
 
-function fingerprintIndex(refs: readonly Ref[]): Map<string, Ref[]> {
-  const byFingerprint = new Map<string, Ref[]>();
-  for (const r of refs) {
-    const h = r.unit.fingerprintHash;
-    if (!h) continue;
-    const a = byFingerprint.get(h);
-    if (a) a.push(r);
-    else byFingerprint.set(h, [r]);
-  }
-  return byFingerprint;
-}
+const fingerprintIndex = (refs: readonly Ref[]): Map<string, Ref[]> => groupByFingerprint(refs);
 
 /** What the staleness analysis treats as live: its roots, and for every unit reached, the newest root reaching it. */
 export interface Liveness {

@@ -23,7 +23,12 @@ export function indexUnits(scan: ScanResult): UnitIndex {
   const refs: UnitRef[] = [];
   for (const b of scan.buildDirs) for (const p of b.profiles) for (const u of p.units) refs.push({ unit: u, profile: p, buildDir: b });
   const byId = new Map(refs.map((r) => [r.unit.id, r]));
-  const byFingerprint = new Map<string, UnitRef[]>();
+  return { refs, byId, byFingerprint: groupByFingerprint(refs) };
+}
+
+/** Units by the fingerprint in their hash file (several when cargo left equal ones in different folders). */
+export function groupByFingerprint<R extends { readonly unit: Unit }>(refs: readonly R[]): Map<string, R[]> {
+  const byFingerprint = new Map<string, R[]>();
   for (const r of refs) {
     const h = r.unit.fingerprintHash;
     if (!h) continue;
@@ -31,7 +36,7 @@ export function indexUnits(scan: ScanResult): UnitIndex {
     if (a) a.push(r);
     else byFingerprint.set(h, [r]);
   }
-  return { refs, byId, byFingerprint };
+  return byFingerprint;
 }
 
 export const shortHash = (h: string): string => h.slice(0, 8);
