@@ -34,7 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
   const live = new LiveRefresh(explorer, log);
   const lastBuildView = vscode.window.createTreeView('cargoBuildDir.lastBuild', { treeDataProvider: lastBuild });
   const docs = new InspectDocuments(ctx);
-  context.subscriptions.push(log, explorer, tree, view, status, live, lastBuild, lastBuildView);
+  context.subscriptions.push(log, explorer, tree, view, status, live, lastBuild, lastBuildView, docs);
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(FINGERPRINT_SCHEME, docs),
     vscode.languages.registerDocumentLinkProvider({ scheme: FINGERPRINT_SCHEME }, docs),
@@ -47,6 +47,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
   explorer.onDidChange((kind) => {
     if (kind === 'all') tree.refreshAll();
     else if (kind === 'partial') tree.applyModelChange();
+    if (kind !== 'state') docs.refreshOpen();
     const building = explorer.folders.filter((f) => f.building);
     view.message = building.length ? vscode.l10n.t('cargo is building in {0}…', building.map((f) => f.name).join(', ')) : undefined;
     if (kind === 'state' && building.length === 0) tree.flushDeferred();

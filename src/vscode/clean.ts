@@ -89,17 +89,22 @@ export async function cleanWithConfirmation(explorer: Explorer, log: vscode.LogO
   );
   if (answer !== verb) return { status: 'not-confirmed', results: [] };
 
-  const locker = await createLocker({ log: (l) => log.info(l) });
+  // The first clean may build the small lock helper with cargo (seconds, once): say so while it happens.
+  const locker = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t("Preparing to take cargo's locks…") }, () =>
+    createLocker({ log: (l) => log.info(l) }),
+  );
   if ('unavailable' in locker) {
     void vscode.window.showErrorMessage(locker.unavailable);
     return { status: 'no-lock', results: [] };
   }
   let results = await runPlans(explorer, locker, trash, target, plans);
-  if (results.some((r) => r.status === 'busy')) {
-    const busy = results.find((r) => r.status === 'busy')!;
+  const busyAt = results.findIndex((r) => r.status === 'busy');
+  if (busyAt >= 0) {
     const wait = vscode.l10n.t('Wait for cargo');
-    const choice = await vscode.window.showWarningMessage(busy.message, wait);
-    if (choice === wait && (await waitForCargo(plans, locker))) results = await runPlans(explorer, locker, trash, target, plans);
+    const choice = await vscode.window.showWarningMessage(results[busyAt]!.message, wait);
+    // Plans before the busy one are done; the busy one and those after it run once cargo lets go.
+    const rest = plans.slice(busyAt);
+    if (choice === wait && (await waitForCargo(rest, locker))) results = [...results.slice(0, busyAt), ...(await runPlans(explorer, locker, trash, target, rest))];
   }
   report(log, target, results);
   return { status: overall(results), results };
@@ -126,7 +131,10 @@ async function runPlans(
       let before = 0;
       let reported = 0;
       for (const { folder, plan } of plans) {
-        const r = await executeClean(plan, {
+        explorer.setCleaning(folder, true);
+        let r: CleanResult;
+        try {
+          r = await executeClean(plan, {
           locker,
           trash,
           isCancelled: () => token.isCancellationRequested,
@@ -136,7 +144,10 @@ async function runPlans(
             reported = done;
             progress.report({ increment, message: vscode.l10n.t('{0} of {1} · {2} freed', done, total, formatBytes(p.bytesFreed)) });
           },
-        });
+          });
+        } finally {
+          explorer.setCleaning(folder, false);
+        }
         before += plan.profiles.reduce((k, q) => k + q.items.length, 0);
         results.push(r);
         const gone = [...r.removed.map((x) => x.path), ...r.failed.map((x) => x.path)];
@@ -168,11 +179,13 @@ async function waitForCargo(plans: readonly { plan: CleanPlan }[], locker: Locke
           if (o.kind === 'unavailable') return false;
         }
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, WAIT_POLL_MS);
-          token.onCancellationRequested(() => {
+          const done = (): void => {
             clearTimeout(t);
+            sub.dispose();
             resolve();
-          });
+          };
+          const t = setTimeout(done, WAIT_POLL_MS);
+          const sub = token.onCancellationRequested(done);
         });
       }
       return false;

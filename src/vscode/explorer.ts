@@ -23,8 +23,12 @@ export interface FolderState {
   error: string | null;
   scanning: boolean;
   building: boolean;
+  /** The extension itself is deleting in this folder's build dirs: its own file events are not a build. */
+  cleaning: boolean;
   /** Bumped by every scan start: a result from an older generation is dropped. */
   generation: number;
+  /** Paths that changed while a full scan ran: re-read on top of its result, which may predate them. */
+  changedDuringScan: string[];
 }
 
 /**
@@ -95,7 +99,8 @@ export class Explorer implements vscode.Disposable {
     const located = await locateBuildDirs(st.uri.fsPath, { cargo: this.config.cargoPath, useCargo: vscode.workspace.isTrusted });
     if (located.kind === 'error') return located;
     const dirs: BuildDirLocation[] = [...located.dirs.buildDirs];
-    for (const extra of this.config.extraBuildDirs) {
+    // A resource setting: each folder may name its own.
+    for (const extra of readConfig(st.uri).extraBuildDirs) {
       const p = path.resolve(st.uri.fsPath, extra);
       if (!dirs.some((d) => d.path === p)) dirs.push({ path: p, role: 'both', discovery: 'given path' });
     }
@@ -120,7 +125,7 @@ export class Explorer implements vscode.Disposable {
     const old = new Map(this.folders.map((f) => [f.key, f]));
     this.folders = (vscode.workspace.workspaceFolders ?? [])
       .filter((f) => f.uri.scheme === 'file')
-      .map((f) => old.get(f.uri.toString()) ?? { key: f.uri.toString(), name: f.name, uri: f.uri, result: null, members: [], error: null, scanning: false, building: false, generation: 0 });
+      .map((f) => old.get(f.uri.toString()) ?? { key: f.uri.toString(), name: f.name, uri: f.uri, result: null, members: [], error: null, scanning: false, building: false, cleaning: false, generation: 0, changedDuringScan: [] });
   }
 
   /**
@@ -161,6 +166,7 @@ export class Explorer implements vscode.Disposable {
   private async scanFolder(st: FolderState): Promise<void> {
     const generation = ++st.generation;
     st.scanning = true;
+    st.changedDuringScan = [];
     if (!st.result) this.emit('all');
     try {
       const found = await this.locate(st);
@@ -181,6 +187,10 @@ export class Explorer implements vscode.Disposable {
       st.result = result;
       st.members = located.dirs.members;
       st.error = null;
+      // What changed while the scan walked (a clean, a build) may or may not be in its result: read it again.
+      const changed = st.changedDuringScan;
+      st.changedDuringScan = [];
+      if (changed.length) void this.refreshPaths(st, changed);
     } catch (e) {
       if (generation !== st.generation) return;
       st.error = vscode.l10n.t('Could not read the build directory: {0}', (e as Error).message);
@@ -193,8 +203,9 @@ export class Explorer implements vscode.Disposable {
     }
   }
 
+  /** A folder holds a Cargo workspace (or its build dir could not be read): not merely a folder is open. */
   hasWorkspace(): boolean {
-    return this.folders.length > 0;
+    return this.folders.some((f) => f.result !== null || f.error !== null || (f.scanning && f.generation === 1));
   }
 
   hasBuild(): boolean {
@@ -215,14 +226,15 @@ export class Explorer implements vscode.Disposable {
    * the tree. Falls back to a full scan of the folder when that fails.
    */
   async refreshPaths(st: FolderState, paths: readonly string[]): Promise<void> {
+    if (st.scanning) st.changedDuringScan.push(...paths);
     const before = st.result;
     if (!before) return;
     try {
       const started = Date.now();
       const walker = await this.currentWalker();
       const { result, changed } = await applyRefresh(before, changeScope(before, paths), { walker, members: st.members });
-      // A full scan or another refresh that started meanwhile supersedes this one.
-      if (st.result !== before) return;
+      // Another refresh or a scan landed meanwhile: these paths may not be in it, so read them again on top of it.
+      if (st.result !== before) return this.refreshPaths(st, paths);
       this.log.trace(`${paths.length} changed paths → ${changed.packages.length} packages re-read in ${Date.now() - started} ms`);
       st.result = result;
       this.emit('partial');
@@ -230,6 +242,10 @@ export class Explorer implements vscode.Disposable {
       this.log.warn(`refresh after changes failed (${(e as Error).message}); scanning again`);
       await this.refresh(st);
     }
+  }
+
+  setCleaning(st: FolderState, cleaning: boolean): void {
+    st.cleaning = cleaning;
   }
 
   setBuilding(st: FolderState, building: boolean): void {

@@ -52,8 +52,11 @@ export class LiveRefresh implements vscode.Disposable {
 
   /** A batch of changed paths under one folder's build dirs. The watcher never overlaps two batches. */
   private async onChanges(st: FolderState, paths: readonly string[]): Promise<void> {
-    this.explorer.setBuilding(st, true);
-    this.armQuietTimer(st);
+    // The extension's own clean holds cargo's locks and deletes: that is not a build.
+    if (!st.cleaning) {
+      this.explorer.setBuilding(st, true);
+      this.armQuietTimer(st);
+    }
     await this.explorer.refreshPaths(st, paths);
   }
 

@@ -213,13 +213,21 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     if (st.error) return [{ kind: 'message', id: `msg:${st.key}:error`, text: st.error, icon: 'warning' }];
     const result = st.result;
     if (!result) return st.scanning ? [{ kind: 'message', id: `msg:${st.key}:scanning`, text: vscode.l10n.t('Scanning the build directory…'), icon: 'loading~spin' }] : [];
-    const existing = result.buildDirs.filter((b) => b.exists);
-    if (existing.length === 0) return [];
-    if (existing.length === 1) {
+    // Two folders of a multi-root workspace can share a build dir (a nested member, a shared CARGO_TARGET_DIR):
+    // it is shown once, under the first folder, so that every node id stays unique.
+    const shared: Node[] = [];
+    const existing = result.buildDirs.filter((b) => {
+      if (!b.exists) return false;
+      const owner = this.explorer.folders.slice(0, this.explorer.folders.indexOf(st)).find((f) => f.result?.buildDirs.some((x) => x.exists && x.path === b.path));
+      if (owner) shared.push({ kind: 'message', id: `msg:${st.key}:shared:${b.path}`, text: vscode.l10n.t('{0} is shown under {1}', b.path, owner.name), icon: 'link' });
+      return !owner;
+    });
+    if (existing.length === 0) return shared;
+    if (existing.length === 1 && shared.length === 0) {
       const b = existing[0]!;
       return [...b.profiles.map((profile): Node => ({ kind: 'profile', id: `profile:${profile.id}`, profile }))];
     }
-    return [...existing.map((buildDir): Node => ({ kind: 'buildDir', id: `bd:${buildDir.id}`, buildDir }))];
+    return [...shared, ...existing.map((buildDir): Node => ({ kind: 'buildDir', id: `bd:${buildDir.id}`, buildDir }))];
   }
 
   /** For the status bar and the view's description. */

@@ -104,6 +104,12 @@ describe('Inspect', () => {
     assert.ok(tab?.input instanceof vscode.TabInputTextDiff, `a diff editor, got ${tab?.label}`);
     assert.equal(tab.input.original.fsPath, path.join(older.unit.paths[0]!, 'out', 'info.txt'));
     assert.equal(tab.input.modified.fsPath, path.join(current.unit.paths[0]!, 'out', 'info.txt'));
+    // include! in app's source links into the current OUT_DIR, not the newest one.
+    const lib = vscode.Uri.file(path.join(ws, 'app', 'src', 'lib.rs'));
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(lib));
+    const targets = (await links(lib)).map((l) => l.target?.fsPath);
+    assert.ok(targets.includes(path.join(current.unit.paths[0]!, 'out', 'gen.rs')), targets.join(', '));
+    assert.ok(!targets.includes(path.join(older.unit.paths[0]!, 'out', 'gen.rs')), 'not the older (newer-written) OUT_DIR');
   });
 
   it('Last Build: how to enable without logs; after builds with -Zbuild-analysis, what was rebuilt and why', async function () {

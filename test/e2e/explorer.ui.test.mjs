@@ -20,6 +20,16 @@ function cargo(args, { expectFailure = false } = {}) {
   return r;
 }
 
+/** The folder of the unit whose hash starts with `short` in the debug profile, or null. */
+function unitFolderOf(short) {
+  const build = join(workspace, 'target', 'debug', 'build');
+  for (const pkg of existsSync(build) ? readdirSync(build) : []) {
+    const hit = readdirSync(join(build, pkg)).find((h) => h.startsWith(short));
+    if (hit) return join(build, pkg, hit);
+  }
+  return null;
+}
+
 /** Unit folders of a package in the debug profile (layout v2: target/debug/build/<pkg>/<hash>). */
 function unitDirs(pkg) {
   const dir = join(workspace, 'target', 'debug', 'build', pkg);
@@ -136,12 +146,25 @@ test('Clean All Stale lists the units a failed build left, with reasons and a to
     await runCommand(page, 'Cargo Build Dir: Clean All Stale…');
     const rows = page.locator('.quick-input-widget .monaco-list-row');
     await waitForCondition(async () => (await rows.filter({ hasText: 'failed:' }).count()) > 0, 'stale items with the "failed" reason');
-    const title = await page.locator('.quick-input-widget .quick-input-title').innerText();
-    assert.match(title, /Clean All Stale: (\d+) of \1 selected, frees/);
+    const title = page.locator('.quick-input-widget .quick-input-title');
+    const all = Number(/Clean All Stale: (\d+) of \1 selected, frees/.exec(await title.innerText())?.[1]);
+    assert.ok(all > 1, await title.innerText());
+    // Units of the list carry their short hash; the first one is kept (unchecked), the others go.
+    const unitRows = rows.filter({ hasText: /[0-9a-f]{8}/ }).filter({ hasText: 'failed:' });
+    const hashes = [];
+    for (let i = 0; i < (await unitRows.count()); i++) hashes.push(/\b([0-9a-f]{8})\b/.exec(await unitRows.nth(i).locator('.label-name').first().innerText())?.[1]);
+    const kept = hashes[0];
+    assert.ok(kept && unitFolderOf(kept), `the kept unit ${kept} has a folder`);
+    // The row's label toggles its checkbox (the workbench's own handler).
+    await unitRows.first().locator('label.quick-input-list-label').first().click();
+    await waitForCondition(async () => new RegExp(`: ${all - 1} of ${all} selected`).test(await title.innerText()), 'the total to follow the checkboxes');
     await screenshot(page, 'clean-stale-list');
     await page.keyboard.press('Enter');
     await clickModalButton(page, 'Delete', { text: 'frees' });
-    await waitForNotification(page, 'Cleaned');
+    // The summary names what was cleaned (an earlier test's "Cleaned unit …" may still be on screen).
+    await waitForNotification(page, all - 1 === 1 ? 'Cleaned ' : `Cleaned ${all - 1} stale items`);
+    assert.ok(unitFolderOf(kept), `the unchecked unit ${kept} is still on disk`);
+    for (const h of hashes.slice(1)) assert.equal(unitFolderOf(h), null, `the checked unit ${h} is gone`);
     writeFileSync(lib, good);
     const r = cargo(['build']);
     assert.match(r.stderr, /Compiling util/);

@@ -166,6 +166,11 @@ async function analyzeFolders(ctx: CommandContext): Promise<{ folder: FolderStat
 
 /** Clean All Stale…: every stale item with its reasons in a checklist with a running total, then the flow. */
 export const cleanStale: Handler = async (ctx) => {
+  // The analysis runs toolchains (rustup, rustc): not in an untrusted workspace.
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage(vscode.l10n.t('Cleaning is turned off in an untrusted workspace. Trust the workspace to clean its build directory.'));
+    return { status: 'unavailable', results: [] };
+  }
   const analyses = await analyzeFolders(ctx);
   const picks: StalePick[] = [];
   for (const { folder, analysis } of analyses) {

@@ -115,8 +115,19 @@ export const compareWithCurrentOutDir: Handler = async (ctx, node) => {
 };
 
 /** The virtual documents, rendered from the current scan (so a rebuilt or cleaned unit says so). */
-export class InspectDocuments implements vscode.TextDocumentContentProvider, vscode.DocumentLinkProvider {
+export class InspectDocuments implements vscode.TextDocumentContentProvider, vscode.DocumentLinkProvider, vscode.Disposable {
   private readonly inspector: Inspector;
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+
+  /** The model changed: open documents render again (a rebuilt unit keeps its id, so its URI is the same). */
+  refreshOpen(): void {
+    for (const d of vscode.workspace.textDocuments) if (d.uri.scheme === FINGERPRINT_SCHEME) this.changed.fire(d.uri);
+  }
 
   constructor(private readonly ctx: CommandContext) {
     this.inspector = ctx.inspector;

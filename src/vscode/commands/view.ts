@@ -17,12 +17,14 @@ export const filter: Handler = async (ctx) => {
   ctx.tree.filter = value.trim().toLowerCase();
   await vscode.commands.executeCommand('setContext', 'cargoBuildDir.filtered', ctx.tree.filter !== '');
   ctx.tree.refreshAll();
+  ctx.view.description = ctx.tree.describe();
 };
 
 export const clearFilter: Handler = async (ctx) => {
   ctx.tree.filter = '';
   await vscode.commands.executeCommand('setContext', 'cargoBuildDir.filtered', false);
   ctx.tree.refreshAll();
+  ctx.view.description = ctx.tree.describe();
 };
 
 export const refreshLastBuild: Handler = (ctx) => ctx.lastBuild.refresh();
