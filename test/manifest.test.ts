@@ -10,7 +10,7 @@ import { fixtureOrSkip, REPO_ROOT } from './helpers/fixtures';
 import { NodeWalker } from '../src/core/nodewalk';
 import { scanBuildDirs } from '../src/core/scan';
 import { bucketNodes, crateNodes, packagesOf, partChildren, sessionNodes, unitChildren, type Node } from '../src/vscode/nodes';
-import { contextValueOf } from '../src/vscode/contextValues';
+import { contextValueOf, lastBuildRowContextValue } from '../src/vscode/contextValues';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
 const contributes = pkg.contributes;
@@ -54,12 +54,20 @@ test('every viewItem pattern matches a contextValue real nodes produce, and inli
     }
   };
   for (const p of r.buildDirs[0]!.profiles) visit([{ kind: 'profile', id: p.id, profile: p }, ...packagesOf(p, 'size', '')], 0);
+  // Each view's rows: the Build Directory tree's from a real scan; the Last Build view's two kinds of rows.
+  const byView = new Map<string, Set<string>>([
+    ['cargoBuildDir.tree', values],
+    ['cargoBuildDir.lastBuild', new Set([lastBuildRowContextValue(true), lastBuildRowContextValue(false)])],
+  ]);
   const clauses = (Object.values(contributes.menus).flat() as { when?: string; group?: string; command: string }[]).filter((m) => m.when?.includes('viewItem'));
   assert.ok(clauses.length > 0);
   for (const m of clauses) {
+    const view = /view == (\S+)/.exec(m.when!)?.[1];
+    const rows = view ? byView.get(view) : undefined;
+    assert.ok(rows, `${m.command}: a viewItem clause names a view with rows: ${m.when}`);
     for (const [, re] of m.when!.matchAll(/viewItem =~ \/(.+?)\/(?:\s|$)/g)) {
       const rx = new RegExp(re!);
-      assert.ok([...values].some((v) => rx.test(v)), `${m.command}: /${re}/ matches none of ${[...values].join(' | ')}`);
+      assert.ok([...rows].some((v) => rx.test(v)), `${m.command}: /${re}/ matches none of ${[...rows].join(' | ')}`);
     }
   }
   // At most three inline actions can show on any one node.

@@ -37,3 +37,8 @@ export function contextValueOf(node: Node): string {
 function isInOut(file: string, unitDir: string | undefined): boolean {
   return unitDir !== undefined && file.startsWith(path.join(unitDir, 'out') + path.sep);
 }
+
+/** A row of the Last Build view: a unit of the logged build, joined to a unit folder or not. */
+export function lastBuildRowContextValue(joined: boolean): string {
+  return contextValue({ kind: 'buildUnit', joined });
+}

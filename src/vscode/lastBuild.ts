@@ -8,6 +8,7 @@ import type { Explorer } from './explorer';
 import { cargoHome, type Inspector } from './inspector';
 import { analyzeBuild, lastBuildOf, type AnalyzedUnit, type BuildAnalysis, type LastBuild } from '../core/analysis';
 import { documentUri } from './commands/inspect';
+import { lastBuildRowContextValue } from './contextValues';
 
 type Row =
   | { readonly kind: 'summary'; readonly id: string; readonly text: string; readonly detail: string }
@@ -84,7 +85,7 @@ export class LastBuildTree implements vscode.TreeDataProvider<Row>, vscode.Dispo
           [`**${u.label}** — ${u.status}`, u.reason ? `\n\n${u.reason}` : '', u.durationMs !== null ? `\n\n${vscode.l10n.t('took {0}', secs(u.durationMs))}` : '', `\n\n${u.unit ? u.unit.paths[0] : u.joinedBy}`].join(''),
         );
         item.iconPath = new vscode.ThemeIcon(u.status === 'new' ? 'add' : u.status === 'rebuilt' ? 'sync' : u.status === 'fresh' ? 'check' : 'question');
-        item.contextValue = `kind=buildUnit${u.unit ? ';joined=1' : ''}`;
+        item.contextValue = lastBuildRowContextValue(u.unit !== null);
         if (u.unit) item.command = { command: 'vscode.open', title: vscode.l10n.t('Show Fingerprint'), arguments: [documentUri('fingerprint', [u.unit])] };
         return item;
       }

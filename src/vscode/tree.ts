@@ -136,6 +136,31 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     for (const n of nodes) this.changed.fire(n);
   }
 
+  /**
+   * The tree node of a unit, with its ancestors handed out (so that `getParent` answers and `reveal` works even
+   * for a unit under rows the user never expanded). Undefined when the unit is not shown (filtered out).
+   */
+  nodeOfUnit(unitId: string): Node | undefined {
+    const walk = (nodes: readonly Node[]): Node | undefined => {
+      for (const n of nodes) {
+        if (n.kind === 'unit' && n.unit.id === unitId) return n;
+        const holds =
+          n.kind === 'folder'
+            ? this.explorer.folders.find((f) => f.key === n.key)?.result?.buildDirs.some((b) => b.profiles.some((p) => p.units.some((u) => u.id === unitId)))
+            : n.kind === 'buildDir'
+              ? n.buildDir.profiles.some((p) => p.units.some((u) => u.id === unitId))
+              : n.kind === 'profile'
+                ? n.profile.units.some((u) => u.id === unitId)
+                : n.kind === 'package' || n.kind === 'legacyGroup'
+                  ? n.units.some((u) => u.id === unitId)
+                  : false;
+        if (holds) return walk(this.getChildren(n));
+      }
+      return undefined;
+    };
+    return walk(this.getChildren());
+  }
+
   nodeById(id: string): Node | undefined {
     return this.byId.get(id);
   }

@@ -145,6 +145,13 @@ describe('Inspect', () => {
       const item = a.lastBuild.getTreeItem(rebuiltRows.find((r) => r.kind === 'unit' && r.unit === utilLib)!);
       assert.match(String(item.description), /src\/lib\.rs changed/);
       assert.equal(item.command?.command, 'vscode.open');
+      // Reveal in Build Directory from the row: the unit is selected in the tree, its ancestors handed out even
+      // though the tree's cache was just dropped.
+      a.tree.refreshAll();
+      await vscode.commands.executeCommand('cargoBuildDir.revealInTree', rebuiltRows.find((r) => r.kind === 'unit' && r.unit === utilLib));
+      await until('the unit selected in the tree', () => a.view.selection[0]?.id === `unit:${utilLib.unit!.id}`, 20000);
+      const pkg = a.tree.getParent(a.view.selection[0]!);
+      assert.equal(pkg?.kind === 'package' ? pkg.pkg.name : pkg?.kind, 'util');
     } finally {
       if (before === undefined) delete process.env.CARGO_HOME;
       else process.env.CARGO_HOME = before;

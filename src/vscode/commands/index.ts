@@ -4,7 +4,7 @@
 import type { Handler } from './context';
 import { refresh, filter, clearFilter, refreshLastBuild } from './view';
 import { open, openToSide } from './open';
-import { revealInExplorer, revealInOS, copyPath } from './reveal';
+import { revealInExplorer, revealInOS, copyPath, revealInTree } from './reveal';
 import { compareUnits, compareWithCurrentOutDir, openBuildScriptOutput, showBuildScriptRun, showFingerprint } from './inspect';
 import { runCargoBuild } from './build';
 import { cleanUnit, cleanPackage, cleanIncremental, cleanStale } from './clean';
@@ -19,6 +19,7 @@ export const COMMANDS: Readonly<Record<string, Handler>> = {
   'cargoBuildDir.revealInExplorer': revealInExplorer,
   'cargoBuildDir.revealInOS': revealInOS,
   'cargoBuildDir.copyPath': copyPath,
+  'cargoBuildDir.revealInTree': revealInTree,
   'cargoBuildDir.openBuildScriptOutput': openBuildScriptOutput,
   'cargoBuildDir.showFingerprint': showFingerprint,
   'cargoBuildDir.showBuildScriptRun': showBuildScriptRun,
