@@ -198,13 +198,15 @@ export async function startServer(opts = {}) {
   const config = join(tmp, 'config.yaml');
   writeFileSync(config, 'auth: none\ncert: false\n');
 
+  // Workspace trust is off unless a test asks for it (opts.workspaceTrust), so folders open trusted.
+  const noTrust = opts.workspaceTrust ? [] : ['--disable-workspace-trust'];
   const args =
     kind === 'code-server'
       ? [entry, '--config', config, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions,
-         '--bind-addr', '127.0.0.1:0', '--auth', 'none', '--disable-workspace-trust', '--disable-telemetry',
+         '--bind-addr', '127.0.0.1:0', '--auth', 'none', ...noTrust, '--disable-telemetry',
          '--disable-update-check', '--disable-getting-started-override', '--ignore-last-opened']
       : [entry, '--host', '127.0.0.1', '--port', '0', '--without-connection-token', '--accept-server-license-terms',
-         '--disable-telemetry', '--disable-workspace-trust', '--server-data-dir', dirs.serverData,
+         '--disable-telemetry', ...noTrust, '--server-data-dir', dirs.serverData,
          '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
   const listenRe = kind === 'code-server' ? /HTTP server listening on http:\/\/127\.0\.0\.1:(\d+)\// : /Extension host agent listening on (\d+)/;
 

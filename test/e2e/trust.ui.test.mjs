@@ -1,0 +1,65 @@
+// Workspace trust in a real VS Code: a sample workspace opened in Restricted Mode still shows its build
+// directory (found without running cargo, measured with the Node walker), but nothing can be deleted from it:
+// the clean entries are not in the context menu or the command palette.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { captureOnFailure, expandRow, getTree, launchBrowser, openViewContainer, openWorkbench, REPO, screenshot, startServer, treeRow, waitForCondition, waitForLocator, waitForTreeLabels } from './harness.mjs';
+
+let server;
+let browser;
+let page;
+let workspace;
+
+before(async () => {
+  workspace = mkdtempSync(join(tmpdir(), 'e2e-cbd-untrusted-'));
+  cpSync(join(REPO, 'sample'), workspace, { recursive: true, filter: (s) => !s.slice(join(REPO, 'sample').length).includes('target') });
+  const r = spawnSync('cargo', ['build', '--offline', '-Zbuild-dir-new-layout'], { cwd: workspace, env: { ...process.env, RUSTC_BOOTSTRAP: '1' }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cargo build failed: ${r.stderr}`);
+  // Trust on, and no prompt: a folder never trusted opens in Restricted Mode.
+  server = await startServer({ workspaceTrust: true, settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' } });
+  browser = await launchBrowser();
+  page = browser.page;
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await openWorkbench(page, server, { folder: workspace, extensionDevelopmentPath: REPO });
+}, { timeout: 300_000 });
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (workspace) rmSync(workspace, { recursive: true, force: true });
+});
+
+test('in Restricted Mode the build directory is shown, and no clean command is offered', { timeout: 120_000 }, async () => {
+  await captureOnFailure(page, 'trust-restricted', async () => {
+    // With trust on and no prompt, a folder never trusted opens in Restricted Mode.
+    await waitForCondition(async () => (await page.locator('.statusbar', { hasText: 'Restricted Mode' }).count()) > 0, 'Restricted Mode in the status bar');
+    await openViewContainer(page, 'Cargo Build Dir');
+    const tree = await getTree(page, 'Build Directory');
+    await waitForTreeLabels(tree, (l) => l.includes('debug'), { timeout: 60_000 });
+    await expandRow(tree, 'debug');
+    await expandRow(tree, 'util');
+    const lib = treeRow(tree, 'lib util');
+    await waitForCondition(async () => (await lib.count()) > 0, 'a unit row');
+    await lib.click({ button: 'right' });
+    const menu = page.locator('.context-view .monaco-menu').first();
+    await waitForLocator(menu, 'the context menu');
+    const entries = await page.locator('.context-view .action-item').allInnerTexts();
+    assert.ok(entries.some((e) => e.includes('Show Fingerprint')), entries.join(' | '));
+    assert.ok(!entries.some((e) => /Clean/.test(e)), `no clean entry in Restricted Mode: ${entries.join(' | ')}`);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await waitForLocator(input, 'the command palette');
+    await input.fill('>Cargo Build Dir: Clean');
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    await waitForCondition(async () => (await rows.count()) > 0 || (await page.locator('.quick-input-widget', { hasText: 'No matching commands' }).count()) > 0, 'the palette to answer');
+    const commands = await rows.allInnerTexts();
+    assert.ok(!commands.some((c) => /Cargo Build Dir: Clean/.test(c)), `no clean command in the palette: ${commands.join(' | ')}`);
+    await screenshot(page, 'trust-restricted');
+    await page.keyboard.press('Escape');
+  }, server);
+});
