@@ -7,7 +7,8 @@ import { locateBuildDirs } from './node/cargo';
 import { createWalker } from './node/walker';
 import { findNativeWalker } from './node/native';
 import { scanBuildDirs, type Outline } from './core/scan';
-import { scanToJson } from './core/json';
+import { scanJsonChunks } from './core/json';
+import { once } from 'node:events';
 
 import { formatBytes, formatAge, unitLabel } from './core/format';
 import type { ScanResult, Unit } from './core/model';
@@ -51,7 +52,7 @@ export const EXIT = {
 const USAGE = `cargo-build-dir ${VERSION}: see and measure Cargo's build directory
 
 Usage:
-  cargo-build-dir scan [PATH] [--json] [--summary] [--stats] [--no-cargo] [--walker native|node]
+  cargo-build-dir scan [PATH] [--json] [--no-stale] [--summary] [--stats] [--no-cargo] [--walker native|node]
   cargo-build-dir show UNIT_PATH [--json]
                                        decode one unit: fingerprints, dep-info, cached compiler messages,
                                        build-script output and its cargo:: directives
@@ -65,7 +66,8 @@ Usage:
                                        question (required when not on a terminal)
 
 PATH is a Cargo workspace (or any folder inside one) or a build directory itself; default: the current folder.
-  --json       print the scan as JSON (schema 1, see docs/json-schema.md)
+  --json       print the scan as JSON (schema 1, see docs/json-schema.md), with each unit's stale reasons
+  --no-stale   with --json: measure only; units' \`stale\` lists stay empty (no toolchain probes, no cargo resolve)
   --summary    human output: profiles and packages only, no units
   --stats      print timings as one JSON line on stderr
   --no-cargo   do not run \`cargo metadata\`; find the build dir from the environment and .cargo/config.toml
@@ -84,6 +86,8 @@ interface Args {
   summary: boolean;
   stats: boolean;
   noCargo: boolean;
+  /** scan --json: skip the stale analysis. */
+  noStale: boolean;
   walker: 'native' | 'node' | null;
   /** clean: unit paths given on the command line. */
   paths: string[];
@@ -103,6 +107,7 @@ function parseArgs(argv: readonly string[]): Args | string {
     summary: false,
     stats: false,
     noCargo: false,
+    noStale: false,
     walker: null,
     paths: [],
     stale: false,
@@ -118,6 +123,7 @@ function parseArgs(argv: readonly string[]): Args | string {
     else if (x === '--summary') a.summary = true;
     else if (x === '--stats') a.stats = true;
     else if (x === '--no-cargo') a.noCargo = true;
+    else if (x === '--no-stale') a.noStale = true;
     else if (x === '--build') a.build = true;
     else if (x === '--stale') a.stale = true;
     else if (x === '--dry-run' || x === '-n') a.dryRun = true;
@@ -155,6 +161,7 @@ function parseArgs(argv: readonly string[]): Args | string {
   }
   if (a.stale || a.dryRun || a.trash || a.yes) return `${a.stale ? '--stale' : a.dryRun ? '--dry-run' : a.trash ? '--trash' : '--yes'} is an option of clean`;
   if (a.idleDays !== null && a.command !== 'stale') return '--idle-days is an option of stale and clean --stale';
+  if (a.noStale && a.command !== 'scan') return '--no-stale is an option of scan';
   if (positional.length > 2) return `too many arguments: ${positional.slice(2).join(' ')}`;
   if (positional[1] !== undefined) a.path = positional[1];
   if (!['scan', 'walker', 'show', 'stale'].includes(a.command)) return `unknown command ${a.command}`;
@@ -196,7 +203,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   let outlineAt = 0;
   let result: ScanResult;
   let analysis: StaleAnalysis | null = null;
-  const inputs = parsed.json ? staleInputs(located, !parsed.noCargo) : null;
+  const inputs = parsed.json && !parsed.noStale ? staleInputs(located, !parsed.noCargo) : null;
   try {
     const tScan = performance.now();
     result = await scanBuildDirs(located.dirs.buildDirs, {
@@ -219,11 +226,18 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     walker.close();
   }
   if (parsed.json) {
-    out.write(JSON.stringify(scanToJson(analysis?.scan ?? result, { name: 'cargo-build-dir', version: VERSION })) + '\n');
+    // Written unit by unit: the text of a scan of a million files never has to be one string.
+    await writeChunks(out, scanJsonChunks(analysis?.scan ?? result, { name: 'cargo-build-dir', version: VERSION }));
+    out.write('\n');
   } else {
     out.write(renderHuman(result, located.dirs.notes ?? [], parsed.summary));
   }
   return EXIT.ok;
+}
+
+/** Writes chunks in order, waiting whenever the stream asks to (a slow reader on a pipe). */
+async function writeChunks(out: NodeJS.WritableStream, chunks: Iterable<string>): Promise<void> {
+  for (const c of chunks) if (!out.write(c)) await once(out, 'drain');
 }
 
 async function show(a: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {

@@ -5,6 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   fixtureOrSkip,
@@ -17,9 +18,10 @@ import {
 } from './helpers/fixtures';
 import { locateBuildDirs } from '../src/node/cargo';
 import { createWalker } from '../src/node/walker';
-import { scanBuildDirs } from '../src/core/scan';
+import { scanBuildDirs, __test as scanInternals } from '../src/core/scan';
+import { scanJsonChunks, scanToJson } from '../src/core/json';
 import type { Profile, ScanResult, Unit, UnitKind } from '../src/core/model';
-import type { Walker } from '../src/core/walk';
+import type { ReadRequest, ReadResult, WalkRequest, WalkResult, Walker } from '../src/core/walk';
 
 function du(paths: readonly string[]): number {
   const out = execFileSync('du', ['-sbc', ...paths], { encoding: 'utf8' });
@@ -275,3 +277,139 @@ test('the Node walker and the native walker give the same model', async (t) => {
   }
 });
 
+
+// ------------------------------------------------------------------------------------------------------------
+// What the scan's speed rests on: the walk reads the small files through inline rules, the fingerprint JSON
+// takes a fast path, the JSON output is streamed. Each must give exactly what the plain way gives.
+
+/** Passes walks through with the inline rules dropped: every small file is then read in a second batch. */
+class NoInlineWalker implements Walker {
+  readonly name: string;
+  reads = 0;
+  constructor(private readonly inner: Walker) {
+    this.name = inner.name;
+  }
+  walk(rs: readonly WalkRequest[]): Promise<WalkResult[]> {
+    return this.inner.walk(rs.map((r) => ({ path: r.path, depth: r.depth })));
+  }
+  read(rs: readonly ReadRequest[]): Promise<ReadResult[]> {
+    this.reads += rs.length;
+    return this.inner.read(rs);
+  }
+  close(): void {}
+}
+
+const ALL_FIXTURES: readonly FixtureName[] = [...FIXTURES, 'stale'];
+
+for (const name of ALL_FIXTURES) {
+  test(`fixture ${name}: files read during the walk give the model that separate reads give, with both walkers`, async (t) => {
+    const fx = fixtureOrSkip(t, name);
+    if (!fx) return;
+    const located = await locateBuildDirs(fx.workspace, {});
+    if (located.kind !== 'workspace') throw new Error('not a workspace');
+    const { NodeWalker } = await import('../src/core/nodewalk');
+    const node = new NodeWalker();
+    const opts = { members: located.dirs.members, workspaceRoot: located.dirs.workspaceRoot };
+    const counting = new NoInlineWalker(walker);
+    const inlined = await scanBuildDirs(located.dirs.buildDirs, { walker, ...opts });
+    const separate = await scanBuildDirs(located.dirs.buildDirs, { walker: counting, ...opts });
+    const viaNode = await scanBuildDirs(located.dirs.buildDirs, { walker: node, ...opts });
+    assert.ok(counting.reads > 0, 'without inline rules the small files are read separately');
+    assert.deepEqual(inlined, separate);
+    assert.deepEqual({ ...viaNode, walker: '' }, { ...inlined, walker: '' });
+  });
+}
+
+test('the fingerprint JSON fast path equals the reference parser on every fingerprint of the fixtures', (t) => {
+  const files: string[] = [];
+  for (const name of ALL_FIXTURES) {
+    const fx = fixtureOrSkip(t, name);
+    if (!fx) continue;
+    const visit = (dir: string, depth: number): void => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory() && depth < 7) visit(p, depth + 1);
+        else if (e.isFile() && e.name.endsWith('.json') && /fingerprint/.test(dir)) files.push(p);
+      }
+    };
+    for (const d of new Set([fx.buildDir, fx.targetDir])) visit(d, 0);
+  }
+  if (files.length === 0) return t.skip('no fixture built');
+  let fast = 0;
+  for (const f of files) {
+    const text = fs.readFileSync(f, 'utf8');
+    const a = scanInternals.fastFingerprint(text);
+    if (a === null) continue;
+    fast++;
+    assert.deepEqual(a, scanInternals.slowFingerprint(text), f);
+  }
+  assert.ok(fast > files.length * 0.9, `the fast path took ${fast} of ${files.length} files`);
+});
+
+test('the fingerprint JSON fast path never accepts what the reference parser refuses, and gives way on the unusual', () => {
+  const base = {
+    rustc: 3155389634610417527n,
+    features: '["default", "std"]',
+    declared_features: '["default", "std", "alloc"]',
+    target: 17773389745598238253n,
+    profile: 1,
+    path: 10847484284016118572n,
+    deps: [[10744109365261901373n, 'scopeguard', false, 14010907269166191755n], [5, 'small', true, 7]],
+    local: [{ CheckDepInfo: { dep_info: 'debug/x/dep-lib-x', checksum: false } }, { Precalculated: '1.2.3' }],
+    rustflags: ['-C', 'x'],
+    config: 0,
+    compile_kind: 18446744073709551615n,
+  } as Record<string, unknown>;
+  const text = (o: Record<string, unknown>): string => JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? `#${v}#` : v)).replace(/"#(\d+)#"/g, '$1');
+  const cases: string[] = [
+    text(base),
+    text({ ...base, compile_kind: 18446744073709551616n }), // one past u64
+    text({ ...base, rustc: -1 }),
+    text({ ...base, rustc: '0042' }), // a string of digits: the reference takes it
+    text({ ...base, rustc: 1.5 }),
+    text({ ...base, features: '["a", "b\\"c"]' }),
+    text({ ...base, features: '[""]', declared_features: '["", ""]' }),
+    text({ ...base, features: '[ "a" ]', declared_features: '["a","b"]' }),
+    text({ ...base, features: '["a b", "c,d"]', declared_features: '' }),
+    text({ ...base, features: 'not a list' }),
+    text({ ...base, declared_features: null }),
+    text({ ...base, deps: [[1, 'a', 'no', 2]] }),
+    text({ ...base, deps: [[1, 'a', false]] }),
+    text({ ...base, local: [{ CheckDepInfo: { dep_info: 'x', fingerprint: 'mtime' } }] }),
+    text({ ...base, local: [{ CheckDepInfo: { dep_info: 'x' } }] }),
+    text({ ...base, local: [{ RerunIfChanged: { output: 'o', paths: ['a', 'b'] } }, { RerunIfEnvChanged: { var: 'V', val: null } }] }),
+    text({ ...base, local: [{ SomethingNew: {} }] }),
+    text({ ...base, extra: { deep: [1, 2, 3] } }),
+    text({ ...base, rustflags: ['12345678901234567890 inside a string', '"quoted" 99999999999999999999'] }),
+    '{"rustc": 18446744073709551615.0, "features": ""}',
+    '  ' + text(base).replace(/,/g, ' ,\n ') + '\n',
+    text(base).slice(0, -5),
+    '',
+  ];
+  for (const c of cases) {
+    const fast = scanInternals.fastFingerprint(c);
+    if (fast !== null) assert.deepEqual(fast, scanInternals.slowFingerprint(c), c);
+  }
+  assert.notEqual(scanInternals.fastFingerprint(text(base)), null, 'the usual shape takes the fast path');
+  assert.equal(scanInternals.fastFingerprint(text({ ...base, local: [{ SomethingNew: {} }] })), null, 'an unknown local variant goes to the reference parser');
+  assert.equal(scanInternals.fastFingerprint(text({ ...base, extra: 1 })), null, 'an unknown field goes to the reference parser');
+  assert.equal(scanInternals.fastFingerprint(text({ ...base, compile_kind: 18446744073709551616n })), null, 'past u64: refused');
+});
+
+test('scan --json written in chunks is exactly JSON.stringify of the whole projection', async (t) => {
+  let n = 0;
+  for (const name of ALL_FIXTURES) {
+    const fx = fixtureOrSkip(t, name);
+    if (!fx) continue;
+    const scan = await scanFixture(fx);
+    const tool = { name: 'cargo-build-dir', version: 'test' };
+    const whole = JSON.stringify(scanToJson(scan, tool));
+    for (const size of [1, 700, 1 << 16]) {
+      const chunks = [...scanJsonChunks(scan, tool, size)];
+      assert.equal(chunks.join(''), whole, `${name}, chunks of ${size}`);
+      if (size === 700) assert.ok(chunks.length > 1);
+    }
+    n++;
+  }
+  if (n === 0) t.skip('no fixture built');
+});

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ReadRequest, WalkRequest, WalkResult, Walker } from '../src/core/walk';
+import { globMatch, type InlineRule, type ReadRequest, type WalkRequest, type WalkResult, type Walker } from '../src/core/walk';
 import { NodeWalker } from '../src/core/nodewalk';
 import { NativeWalker, NativeWalkerError, findNativeWalker } from '../src/node/native';
 import { createWalker } from '../src/node/walker';
@@ -344,6 +344,85 @@ describe('odd cases', () => {
   });
 });
 
+describe('inline rules', () => {
+  test('glob: `*` stays inside one segment, segments compare one to one', () => {
+    const yes: [string, string][] = [
+      ['*', 'a'], ['*', ''], ['fingerprint/*', 'fingerprint/lib-x'], ['out/*.d', 'out/x-0123.d'], ['*.d', '.d'],
+      ['a*b*c', 'abc'], ['a*b*c', 'aXbYbZc'], ['dep-*', 'dep-lib-x'], ['x', 'x'], ['', ''],
+    ];
+    const no: [string, string][] = [
+      ['*', 'a/b'], ['fingerprint/*', 'fingerprint'], ['fingerprint/*', 'out/lib-x'], ['out/*.d', 'out/x.d/y'], ['*.d', 'x.dd'],
+      ['a*b*c', 'abcd'], ['x', 'xx'], ['*/*', 'a'], ['', 'a'],
+    ];
+    for (const [g, r] of yes) assert.ok(globMatch(g, r), `${g} matches ${r}`);
+    for (const [g, r] of no) assert.ok(!globMatch(g, r), `${g} does not match ${r}`);
+  });
+
+  const unitRules: InlineRule[] = [
+    { glob: 'fingerprint/dep-*', maxBytes: 0, skip: true },
+    { glob: 'fingerprint/*.json', maxBytes: 1 << 20 },
+    { glob: 'fingerprint/*', maxBytes: 64 },
+    { glob: 'out/*.d', maxBytes: 16 << 10, firstLine: true },
+  ];
+
+  test('on a real cargo build: both walkers read the same files, the way read() reads them', async () => {
+    const reqs: WalkRequest[] = [];
+    const visit = (dir: string, level: number): void => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (!e.isDirectory()) continue;
+        const p = path.join(dir, e.name);
+        if (fs.existsSync(path.join(p, 'fingerprint'))) reqs.push({ path: p, depth: 2, inline: unitRules });
+        else if (level < 6) visit(p, level + 1);
+      }
+    };
+    visit(target, 0);
+    reqs.push({ path: target, depth: 100, inline: [{ glob: '*', maxBytes: 10 }, { glob: '*/*/*', maxBytes: 100, firstLine: true }] });
+    const a = await native.walk(reqs);
+    assert.deepStrictEqual(a, await node.walk(reqs));
+    let n = 0;
+    for (const [i, r] of a.entries()) {
+      const req = reqs[i]!;
+      for (const f of r.inline ?? []) {
+        const rule = req.inline![f.rule]!;
+        assert.ok(globMatch(rule.glob, f.rel) && !rule.skip, `${f.rel} read by ${rule.glob}`);
+        const [again] = await native.read([{ path: path.join(req.path, f.rel), maxBytes: rule.maxBytes, firstLine: rule.firstLine }]);
+        assert.deepStrictEqual(f.content, again, f.rel);
+        n++;
+      }
+    }
+    assert.ok(n > 10, `inline files read: ${n}`);
+    const units = a.slice(0, -1);
+    if (units.length > 0) {
+      assert.ok(units.every((r) => !(r.inline ?? []).some((f) => f.rel.startsWith('fingerprint/dep-'))), 'skip rules read nothing');
+      assert.ok(units.some((r) => (r.inline ?? []).some((f) => f.rel.endsWith('.json'))), 'fingerprint JSON read');
+    }
+  });
+
+  test('on the odd tree: only regular files, never through a symlink or a FIFO, limits as read()', async () => {
+    const rules: InlineRule[] = [{ glob: 'lines.txt', maxBytes: 100, firstLine: true }, { glob: 'long.txt', maxBytes: 10 }, { glob: '*', maxBytes: 1000 }, { glob: '*/*', maxBytes: 3 }];
+    const reqs: WalkRequest[] = [
+      { path: odd, depth: 2, inline: rules },
+      { path: odd, depth: 0, inline: rules },
+      { path: path.join(odd, 'a.txt'), depth: -1, inline: [{ glob: '', maxBytes: 5 }] },
+      { path: path.join(odd, 'to-outside-file'), depth: 0, inline: [{ glob: '', maxBytes: 5 }] },
+    ];
+    const a = await within(5000, native.walk(reqs), 'walk with inline rules');
+    assert.deepStrictEqual(a, await node.walk(reqs));
+    const got = new Map((a[0]!.inline ?? []).map((f) => [f.rel, f]));
+    assert.deepStrictEqual(got.get('lines.txt')?.content, { ok: true, data: Buffer.from('first line') });
+    assert.equal(got.get('long.txt')?.rule, 1);
+    assert.equal((got.get('long.txt')?.content as { data: Buffer }).data.length, 10);
+    assert.equal(got.get('b/hard-2')?.rule, 3);
+    assert.equal((got.get('sort/a')?.content as { data: Buffer }).data.toString(), '4');
+    for (const rel of ['fifo', 'to-outside', 'to-outside-file', 'dangling', 'sort', 'a/b/c/deep.txt']) assert.ok(!got.has(rel), `${rel} is not read`);
+    assert.equal(a[1]!.inline, undefined, 'depth 0 lists no file, so reads none');
+    assert.deepStrictEqual(a[2]!.inline, [{ rel: '', rule: 0, content: { ok: true, data: Buffer.from('x') } }]);
+    assert.equal(a[3]!.inline, undefined, 'a symlink is never read');
+    const pre = (a[0]!.inline ?? []).map((f) => f.rel);
+    assert.deepStrictEqual(pre, a[0]!.entries.filter((e) => got.has(e.rel)).map((e) => e.rel), 'in pre-order');
+  });
+});
+
 describe('read', () => {
   test('limits, first line, binary content, refusals', async () => {
     const f = (n: string): string => path.join(odd, n);
@@ -453,7 +532,7 @@ describe('failures', () => {
     fs.rmSync(binary);
     const found = await Promise.all([1, 2, 3].map(() => findNativeWalker({ build: true, cacheDir })));
     assert.deepStrictEqual(found, [binary, binary, binary]);
-    assert.match(execFileSync(binary, ['--version'], { encoding: 'utf8' }), /^cbd-walker \S+ protocol 1/);
+    assert.match(execFileSync(binary, ['--version'], { encoding: 'utf8' }), /^cbd-walker \S+ protocol 2/);
     assert.deepStrictEqual(fs.readdirSync(cacheDir).filter((n) => n.endsWith('.tmp')), []);
     const w = new NativeWalker(binary);
     assert.deepStrictEqual(await w.walk([{ path: odd, depth: 2 }]), await node.walk([{ path: odd, depth: 2 }]));

@@ -3,13 +3,14 @@
 //! times faster than Node can, because it stats entries relative to an open directory and uses every core.
 //! src/core/nodewalk.ts gives byte-identical results in pure Node; keep the two in step.
 //!
-//! # Protocol (version 1)
+//! # Protocol (version 2)
 //!
 //! Binary, both ways. Integers are little-endian. Paths and texts are length-prefixed byte strings (raw bytes
 //! on Unix, UTF-8 on Windows), so a path may hold any byte; a NUL byte is refused per request with EINVAL.
 //!
 //! Client to helper, a batch is any number of requests followed by a flush marker:
-//!   walk   'W'  i32 depth  u32 len  path bytes
+//!   walk   'W'  i32 depth  u32 len  path bytes  u8 n, then n inline rules:
+//!                 u32 maxBytes  u8 flags (bit 0 = stop at the first '\n', bit 1 = skip)  u32 len  glob bytes
 //!   read   'R'  u32 maxBytes  u8 flags (bit 0 = stop at the first '\n')  u32 len  path bytes
 //!   flush  'F'
 //! End of input means "no more batches": the helper exits with status 0.
@@ -21,11 +22,19 @@
 //!                                  u64 nlink, u32 len, rel bytes
 //!          u32 n, then n links:    u32 len, rel bytes, u32 len, key bytes ("dev:ino"), u64 nlink, u64 size, f64 mtimeMs
 //!          u32 n, then n errors:   u32 len, rel bytes, u32 len, errno code (ASCII, e.g. "ENOENT")
+//!          u32 n, then n inlined:  u32 len, rel bytes, u8 rule index, u8 1 then u32 len, content, or u8 0 then
+//!                                  u32 len, errno code
 //!   'r'  read result for request `index`: u8 1 then the content, or u8 0 then an errno code
 //!   'E'  batch end: index = number of requests in the batch, empty body; written after every answer of the batch
 //!   'X'  fatal protocol error: body = message; the helper then exits with status 2
 //! Answers within a batch come in completion order (the index says which request); batches never overlap.
 //! Times are `sec * 1000 + nsec / 1e6` computed in f64, the same arithmetic Node uses for `Stats.mtimeMs`.
+//!
+//! Inline rules let one walk carry the few small files its caller would otherwise read in a second round trip.
+//! They apply to the regular files a walk lists (levels up to `depth`, the request path included), in pre-order:
+//! the first rule whose glob matches the file's rel path decides; a skip rule reads nothing. A glob matches
+//! segment by segment ('/'-separated, same number of segments); `*` matches any run of bytes within a segment.
+//! A file is read as a read request would read it (at most maxBytes, optionally up to the first newline).
 //!
 //! Options: `--version` prints the version and protocol and exits; `--threads N` sets the pool size
 //! (default: available parallelism, at most 8).
@@ -42,7 +51,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 
-const PROTOCOL: u32 = 1;
+const PROTOCOL: u32 = 2;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Output is written in large slices: one syscall per megabyte, not per record.
 const FLUSH_AT: usize = 1 << 20;
@@ -255,6 +264,8 @@ struct Out {
     n_lnk: u32,
     err: Vec<u8>,
     n_err: u32,
+    inl: Vec<u8>,
+    n_inl: u32,
 }
 
 fn put_bytes(v: &mut Vec<u8>, b: &[u8]) {
@@ -314,6 +325,22 @@ impl Out {
         self.n_err += 1;
     }
 
+    fn inline(&mut self, rel: &[u8], rule: usize, r: Result<Vec<u8>, &'static str>) {
+        put_bytes(&mut self.inl, rel);
+        self.inl.push(rule as u8);
+        match r {
+            Ok(data) => {
+                self.inl.push(1);
+                put_bytes(&mut self.inl, &data);
+            }
+            Err(code) => {
+                self.inl.push(0);
+                put_bytes(&mut self.inl, code.as_bytes());
+            }
+        }
+        self.n_inl += 1;
+    }
+
     fn append(&mut self, o: Out) {
         self.ent.extend_from_slice(&o.ent);
         self.n_ent += o.n_ent;
@@ -321,10 +348,12 @@ impl Out {
         self.n_lnk += o.n_lnk;
         self.err.extend_from_slice(&o.err);
         self.n_err += o.n_err;
+        self.inl.extend_from_slice(&o.inl);
+        self.n_inl += o.n_inl;
     }
 
     fn body_len(&self) -> usize {
-        12 + self.ent.len() + self.lnk.len() + self.err.len()
+        16 + self.ent.len() + self.lnk.len() + self.err.len() + self.inl.len()
     }
 }
 
@@ -387,14 +416,74 @@ fn is_dir(c: &Child) -> bool {
     matches!(c.info, Ok(i) if i.kind == b'd')
 }
 
+/// One inline rule of a walk request (see the protocol notes at the top).
+struct Rule {
+    max: u64,
+    first_line: bool,
+    skip: bool,
+    glob: Vec<u8>,
+}
+
+/// `*` matches any run of bytes inside one segment; segments are compared one to one.
+fn glob_match(glob: &[u8], rel: &[u8]) -> bool {
+    let mut g = glob.split(|&b| b == b'/');
+    let mut r = rel.split(|&b| b == b'/');
+    loop {
+        match (g.next(), r.next()) {
+            (None, None) => return true,
+            (Some(gs), Some(rs)) if segment_match(gs, rs) => {}
+            _ => return false,
+        }
+    }
+}
+
+fn segment_match(p: &[u8], s: &[u8]) -> bool {
+    // Greedy with one backtrack point: enough for a pattern whose only wildcard is `*`.
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, si));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == s[si] {
+            pi += 1;
+            si += 1;
+        } else if let Some((sp, ss)) = star {
+            pi = sp + 1;
+            si = ss + 1;
+            star = Some((sp, ss + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&b| b == b'*')
+}
+
 struct Walk<'p> {
     pool: &'p Pool,
     depth: i32,
+    rules: &'p Arc<[Rule]>,
 }
 
 impl Walk<'_> {
     /// A non-directory (or a directory seen at depth -1): counted in `t` unless it is a multi-link file.
-    fn leaf(&self, out: &mut Out, rel: &[u8], emit: bool, i: &Info, t: &mut Totals) {
+    /// `file` gives its path, needed only when an inline rule reads it.
+    fn leaf(
+        &self,
+        out: &mut Out,
+        rel: &[u8],
+        emit: bool,
+        i: &Info,
+        t: &mut Totals,
+        file: impl FnOnce() -> PathBuf,
+    ) {
+        if emit && i.kind == b'f' && !self.rules.is_empty() {
+            if let Some((k, r)) = self.rules.iter().enumerate().find(|(_, r)| glob_match(&r.glob, rel)) {
+                if !r.skip {
+                    out.inline(rel, k, read_request(&file(), r.max, r.first_line));
+                }
+            }
+        }
         if i.is_multi_link() {
             out.link(rel, i);
             if emit {
@@ -468,7 +557,11 @@ impl Walk<'_> {
                     path.pop();
                     t.add(&ct);
                 }
-                Ok(i) => self.leaf(out, rel, emit, i, t),
+                Ok(i) => {
+                    let name = &c.name;
+                    let dir: &Path = path;
+                    self.leaf(out, rel, emit, i, t, || dir.join(name));
+                }
             }
         }
         rel.truncate(base);
@@ -500,6 +593,7 @@ impl Walk<'_> {
                         rel: rel.clone(),
                         level,
                         depth: self.depth,
+                        rules: self.rules.clone(),
                         info: i,
                         result: Mutex::new(None),
                     }))
@@ -523,14 +617,14 @@ impl Walk<'_> {
                     t.add(&ct);
                 }
                 (Err(code), None) => out.error(rel, code),
-                (Ok(i), None) => self.leaf(out, rel, emit, i, t),
+                (Ok(i), None) => self.leaf(out, rel, emit, i, t, || path.join(&c.name)),
             }
         }
         rel.truncate(base);
     }
 }
 
-fn walk_request(pool: &Pool, path: &Path, depth: i32) -> Out {
+fn walk_request(pool: &Pool, path: &Path, depth: i32, rules: &Arc<[Rule]>) -> Out {
     let mut out = Out::default();
     let md = match fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -540,7 +634,11 @@ fn walk_request(pool: &Pool, path: &Path, depth: i32) -> Out {
         }
     };
     let info = info_of(&md);
-    let w = Walk { pool, depth };
+    let w = Walk {
+        pool,
+        depth,
+        rules,
+    };
     if info.kind == b'd' && depth >= 0 {
         w.dir(&mut out, &mut path.to_path_buf(), &mut Vec::new(), 0, &info);
     } else {
@@ -549,7 +647,7 @@ fn walk_request(pool: &Pool, path: &Path, depth: i32) -> Out {
             count: 0,
             newest: info.mtime,
         };
-        w.leaf(&mut out, b"", true, &info, &mut t);
+        w.leaf(&mut out, b"", true, &info, &mut t, || path.to_path_buf());
     }
     out
 }
@@ -686,7 +784,12 @@ impl Output {
             o.error(b"", "E2BIG");
         }
         self.header(b'w', index, o.body_len());
-        for (n, part) in [(o.n_ent, &o.ent), (o.n_lnk, &o.lnk), (o.n_err, &o.err)] {
+        for (n, part) in [
+            (o.n_ent, &o.ent),
+            (o.n_lnk, &o.lnk),
+            (o.n_err, &o.err),
+            (o.n_inl, &o.inl),
+        ] {
             self.buf.extend_from_slice(&n.to_le_bytes());
             self.buf.extend_from_slice(part);
         }
@@ -726,6 +829,7 @@ enum Req {
     Walk {
         path: PathBuf,
         depth: i32,
+        rules: Arc<[Rule]>,
     },
     Read {
         path: PathBuf,
@@ -746,6 +850,7 @@ struct SubJob {
     rel: Vec<u8>,
     level: i32,
     depth: i32,
+    rules: Arc<[Rule]>,
     info: Info,
     result: Mutex<Option<(Out, Totals)>>,
 }
@@ -759,6 +864,7 @@ impl SubJob {
         let w = Walk {
             pool,
             depth: self.depth,
+            rules: &self.rules,
         };
         let mut out = Out::default();
         let t = w.dir(
@@ -859,8 +965,8 @@ impl Pool {
 
     fn run_request(&self, b: &Batch, i: usize) {
         match &b.reqs[i] {
-            Req::Walk { path, depth } => {
-                let o = walk_request(self, path, *depth);
+            Req::Walk { path, depth, rules } => {
+                let o = walk_request(self, path, *depth, rules);
                 lock(&self.out).walk(i as u32, o);
             }
             Req::Read {
@@ -915,7 +1021,7 @@ fn exact<const N: usize>(r: &mut impl Read) -> io::Result<[u8; N]> {
     Ok(b)
 }
 
-fn read_path(r: &mut impl Read) -> io::Result<PathBuf> {
+fn read_path_bytes(r: &mut impl Read) -> io::Result<Vec<u8>> {
     let n = u32::from_le_bytes(exact::<4>(r)?) as usize;
     if n > MAX_PATH {
         let msg = format!("path length {n} too large");
@@ -923,7 +1029,11 @@ fn read_path(r: &mut impl Read) -> io::Result<PathBuf> {
     }
     let mut b = vec![0u8; n];
     r.read_exact(&mut b)?;
-    Ok(path_from_bytes(b))
+    Ok(b)
+}
+
+fn read_path(r: &mut impl Read) -> io::Result<PathBuf> {
+    read_path_bytes(r).map(path_from_bytes)
 }
 
 /// One request, or None for the flush marker that ends a batch.
@@ -931,9 +1041,24 @@ fn parse_request(r: &mut impl Read) -> io::Result<Option<Req>> {
     Ok(Some(match exact::<1>(r)?[0] {
         b'W' => {
             let depth = i32::from_le_bytes(exact::<4>(r)?).max(-1);
+            let path = read_path(r)?;
+            let n = exact::<1>(r)?[0];
+            let mut rules = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                let max = u64::from(u32::from_le_bytes(exact::<4>(r)?));
+                let flags = exact::<1>(r)?[0];
+                let glob = read_path_bytes(r)?;
+                rules.push(Rule {
+                    max,
+                    first_line: flags & 1 != 0,
+                    skip: flags & 2 != 0,
+                    glob,
+                });
+            }
             Req::Walk {
                 depth,
-                path: read_path(r)?,
+                path,
+                rules: rules.into(),
             }
         }
         b'R' => {

@@ -1,6 +1,7 @@
 // The `scan --json` contract (schema 1), documented in docs/json-schema.md. It is a projection of the model
 // with explicit field order and ISO times, so that the model can grow without breaking scripts that read it.
-// Additive changes keep `schema: 1`; renaming or removing a field bumps it.
+// Additive changes keep `schema: 1`; renaming or removing a field bumps it. The same projection can be written
+// as a stream of text chunks (scanJsonChunks), unit by unit, so that a huge scan is never one string in memory.
 
 import type { Bucket, IncrementalCrate, Profile, ScanResult, Unit } from './model';
 
@@ -46,7 +47,23 @@ function incrementalToJson(c: IncrementalCrate): Record<string, unknown> {
 
 const bucketToJson = (b: Bucket): Record<string, unknown> => ({ name: b.name, paths: b.paths, bytes: b.bytes });
 
-function profileToJson(p: Profile): Record<string, unknown> {
+/**
+ * A list written element by element by scanJsonChunks (JSON.stringify never sees one). `whole`: each element's
+ * projection is stringified at once; otherwise it is written field by field, so that lists inside it stream too.
+ */
+class Items<T> {
+  constructor(
+    readonly items: readonly T[],
+    readonly map: (t: T) => unknown,
+    readonly whole: boolean,
+  ) {}
+}
+
+type ListOf = <T>(items: readonly T[], map: (t: T) => unknown, whole: boolean) => unknown;
+const eager: ListOf = (items, map) => items.map(map);
+const streamed: ListOf = (items, map, whole) => new Items(items, map, whole);
+
+function profileToJson(p: Profile, list: ListOf = eager): Record<string, unknown> {
   return {
     id: p.id,
     name: p.name,
@@ -55,7 +72,7 @@ function profileToJson(p: Profile): Record<string, unknown> {
     layouts: p.layouts,
     bytes: p.bytes,
     locks: p.locks,
-    units: p.units.map(unitToJson),
+    units: list(p.units, unitToJson, true),
     packages: p.packages,
     incremental: p.incremental.map(incrementalToJson),
     other: p.other.map(bucketToJson),
@@ -63,20 +80,69 @@ function profileToJson(p: Profile): Record<string, unknown> {
 }
 
 export function scanToJson(r: ScanResult, tool: { name: string; version: string }): Record<string, unknown> {
+  return projectScan(r, tool, eager);
+}
+
+function projectScan(r: ScanResult, tool: { name: string; version: string }, list: ListOf): Record<string, unknown> {
   return {
     schema: JSON_SCHEMA_VERSION,
     tool,
     workspaceRoot: r.workspaceRoot,
     walker: r.walker,
-    buildDirs: r.buildDirs.map((b) => ({
-      path: b.path,
-      role: b.role,
-      discovery: b.discovery,
-      exists: b.exists,
-      bytes: b.bytes,
-      profiles: b.profiles.map(profileToJson),
-      other: b.other.map(bucketToJson),
-    })),
+    buildDirs: list(
+      r.buildDirs,
+      (b) => ({
+        path: b.path,
+        role: b.role,
+        discovery: b.discovery,
+        exists: b.exists,
+        bytes: b.bytes,
+        profiles: list(b.profiles, (p) => profileToJson(p, list), false),
+        other: b.other.map(bucketToJson),
+      }),
+      false,
+    ),
     problems: r.problems,
   };
+}
+
+/**
+ * `JSON.stringify(scanToJson(r, tool))`, the same text, as chunks of about `chunkSize` characters: one unit's
+ * projection exists at a time.
+ */
+export function* scanJsonChunks(r: ScanResult, tool: { name: string; version: string }, chunkSize = 1 << 16): Generator<string> {
+  let buf = '';
+  // Plain objects are written key by key as JSON.stringify writes them (undefined and functions left out);
+  // everything else that is not an Items is handed to JSON.stringify whole.
+  function* emit(v: unknown): Generator<string> {
+    if (v instanceof Items) {
+      buf += '[';
+      for (let i = 0; i < v.items.length; i++) {
+        if (i > 0) buf += ',';
+        if (v.whole) buf += JSON.stringify(v.map(v.items[i])) ?? 'null';
+        else yield* emit(v.map(v.items[i]));
+        if (buf.length >= chunkSize) {
+          yield buf;
+          buf = '';
+        }
+      }
+      buf += ']';
+      return;
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      buf += JSON.stringify(v) ?? 'null';
+      return;
+    }
+    buf += '{';
+    let first = true;
+    for (const [k, x] of Object.entries(v)) {
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+      buf += `${first ? '' : ','}${JSON.stringify(k)}:`;
+      first = false;
+      yield* emit(x);
+    }
+    buf += '}';
+  }
+  yield* emit(projectScan(r, tool, streamed));
+  if (buf) yield buf;
 }

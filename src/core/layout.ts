@@ -142,6 +142,11 @@ export function enclosingBuildDir(p: string): string | null {
 }
 
 const whole = (p: string, part: UnitPart['name'] = 'other'): PlannedPath => ({ path: p, part, depth: 0 });
+/**
+ * `path.join(dir, name)` for a folder below the build dir (already normalized by a path.join) and a name from
+ * readdir (no separator): a plain concatenation, which a plan of tens of thousands of units feels.
+ */
+const child = (dir: string, name: string): string => dir + path.sep + name;
 const own = (p: string): PlannedPath => ({ path: p, part: 'other', depth: -1 });
 
 class UnitSet {
@@ -223,14 +228,30 @@ interface ProfileContext {
   readonly problems: Problems;
 }
 
-function planProfile(
+/** What one pass over a profile folder's entries finds; planProfile and planProfileShell both read it. */
+interface ProfileEntries {
+  readonly units: UnitSet;
+  readonly buckets: Buckets;
+  readonly shared: PlannedPath[];
+  readonly incremental: IncrementalPlan[];
+  readonly layouts: Set<Layout>;
+  readonly locks: string[];
+  readonly listings: { build: string[] | null; fingerprint: string[] | null; incremental: string[] | null };
+}
+
+/**
+ * The one pass over a profile folder. `shell` plans the folder's own entries only: no unit, nothing inside
+ * `build/` (whose names are listed when `listBuild`), the incremental and `.fingerprint` leftovers as buckets.
+ * Otherwise everything is planned, restricted to the packages in `only` when it is given.
+ */
+function planProfileEntries(
   dir: string,
-  name: string,
-  platform: string | null,
   role: 'build-dir' | 'target-dir' | 'both',
   problems: Problems,
-  only: ReadonlySet<string> | null = null,
-): ProfilePlan {
+  only: ReadonlySet<string> | null,
+  shell: boolean,
+  listBuild: boolean,
+): ProfileEntries {
   const units = new UnitSet();
   const buckets = new Buckets();
   const shared: PlannedPath[] = [];
@@ -238,6 +259,7 @@ function planProfile(
   const incremental: IncrementalPlan[] = [];
   const layouts = new Set<Layout>();
   const locks: string[] = [];
+  const listings: ProfileEntries['listings'] = { build: null, fingerprint: null, incremental: null };
   buckets.add('structure', own(dir));
   for (const e of list(dir, problems) ?? []) {
     const p = path.join(dir, e.name);
@@ -252,11 +274,14 @@ function planProfile(
     } else if (e.name === '.fingerprint' && e.dir) {
       layouts.add('legacy');
       buckets.add('structure', own(p));
-      for (const f of list(p, problems) ?? []) {
+      const children = list(p, problems) ?? [];
+      listings.fingerprint = children.map((f) => f.name);
+      for (const f of children) {
         const m = LEGACY_DIR.exec(f.name);
         if (only && !(m && only.has(m[1] ?? ''))) continue;
-        if (m && f.dir && !f.symlink) units.add('legacy', m[1] ?? null, m[2] ?? '', { path: path.join(p, f.name), part: 'fingerprint', depth: 1 });
-        else buckets.add('legacy-other', whole(path.join(p, f.name)));
+        if (m && f.dir && !f.symlink) {
+          if (!shell) units.add('legacy', m[1] ?? null, m[2] ?? '', { path: child(p, f.name), part: 'fingerprint', depth: 1 });
+        } else buckets.add('legacy-other', whole(child(p, f.name)));
       }
     } else if (e.name === 'deps' && e.dir) {
       layouts.add('legacy');
@@ -266,14 +291,18 @@ function planProfile(
       planFlatOutputs(p, 'examples', ctx, 'uplifted');
     } else if (e.name === 'build' && e.dir) {
       buckets.add('structure', own(p));
-      planBuildFolder(p, units, buckets, layouts, problems, only);
+      if (!shell) planBuildFolder(p, units, buckets, layouts, problems, only);
+      else if (listBuild) listings.build = (list(p, problems) ?? []).map((c) => c.name);
     } else if (e.name === 'incremental' && e.dir) {
       buckets.add('structure', own(p));
-      for (const c of list(p, problems) ?? []) {
+      const children = list(p, problems) ?? [];
+      listings.incremental = children.map((c) => c.name);
+      for (const c of children) {
         const m = parseIncrementalDirName(c.name);
         if (only && !(m && (only.has(m.crate) || only.has(m.crate.replace(/_/g, '-'))))) continue;
-        if (m && c.dir && !c.symlink) incremental.push({ crate: m.crate, path: path.join(p, c.name) });
-        else buckets.add('unknown', whole(path.join(p, c.name)));
+        if (m && c.dir && !c.symlink) {
+          if (!shell) incremental.push({ crate: m.crate, path: child(p, c.name) });
+        } else buckets.add('unknown', whole(child(p, c.name)));
       }
     } else if (e.name === 'tmp' && e.dir) {
       buckets.add('tmp', whole(p));
@@ -284,23 +313,35 @@ function planProfile(
       buckets.add('unknown', whole(p));
     }
   }
+  return { units, buckets, shared, incremental, layouts, locks, listings };
+}
+
+function planProfile(
+  dir: string,
+  name: string,
+  platform: string | null,
+  role: 'build-dir' | 'target-dir' | 'both',
+  problems: Problems,
+  only: ReadonlySet<string> | null = null,
+): ProfilePlan {
+  const e = planProfileEntries(dir, role, problems, only, false, false);
   return {
     name,
     platform,
     path: dir,
-    layouts: [...layouts].sort(),
-    units: units.result(),
-    incremental,
+    layouts: [...e.layouts].sort(),
+    units: e.units.result(),
+    incremental: e.incremental,
     // A partial plan measures units only: what else is in the folder did not change with them.
-    buckets: only ? [] : buckets.result(),
-    locks: locks.sort(),
-    shared,
+    buckets: only ? [] : e.buckets.result(),
+    locks: e.locks.sort(),
+    shared: e.shared,
   };
 }
 
 function planBuildFolder(dir: string, units: UnitSet, buckets: Buckets, layouts: Set<Layout>, problems: Problems, only: ReadonlySet<string> | null): void {
   for (const e of list(dir, problems) ?? []) {
-    const p = path.join(dir, e.name);
+    const p = child(dir, e.name);
     if (only && !only.has(e.name) && !only.has(LEGACY_DIR.exec(e.name)?.[1] ?? '')) continue;
     if (!e.dir || e.symlink) {
       if (e.symlink) noteSymlink(p, problems);
@@ -319,7 +360,7 @@ function planBuildFolder(dir: string, units: UnitSet, buckets: Buckets, layouts:
     }
     buckets.add('structure', own(p));
     for (const c of children) {
-      const cp = path.join(p, c.name);
+      const cp = child(p, c.name);
       if (c.dir && !c.symlink && HASH16.test(c.name)) {
         layouts.add('v2');
         units.add('v2', e.name, c.name, { path: cp, part: 'other', depth: 2 });
@@ -342,7 +383,6 @@ function noteSymlink(p: string, problems: Problems): void {
   problems.push({ path: p, message: `is a symbolic link${target ? ` to ${target}` : ''}: counted as the link itself, never followed` });
 }
 
-/** Plan a build dir: profiles (host and `<triple>/`), their units, incremental data and buckets. */
 /**
  * A plan of one profile folder restricted to some packages: their units (both layouts) and the incremental
  * folders of their crates, no buckets. What a partial refresh re-measures after cargo touched those packages.
@@ -353,6 +393,7 @@ export function planPackages(profileDir: string, name: string, platform: string 
   return { ...plan, problems };
 }
 
+/** Plan a build dir: profiles (host and `<triple>/`), their units, incremental data and buckets. */
 export function planBuildDir(dir: string, role: 'build-dir' | 'target-dir' | 'both'): BuildDirPlan {
   const problems: Problems = [];
   let st: fs.Stats;
@@ -367,7 +408,21 @@ export function planBuildDir(dir: string, role: 'build-dir' | 'target-dir' | 'bo
     problems.push({ path: dir, message: st.isSymbolicLink() ? 'is a symbolic link: give the real folder' : 'is not a folder' });
     return { path: dir, exists: false, profiles: [], buckets: [], problems };
   }
-  const profiles: ProfilePlan[] = [];
+  // Each profile is planned when it is met, so that problems come in the order of the folders.
+  const root = planRoot(dir, problems, (p, name, platform) => planProfile(p, name, platform, role, problems));
+  return { path: dir, exists: true, profiles: root.profiles, buckets: root.buckets, problems };
+}
+
+/**
+ * The one pass over a build dir's root: its buckets, and each profile folder (host `<profile>/` and
+ * `<triple>/<profile>/`) handed to `profile` as it is met. Profiles come back sorted by platform and name.
+ */
+function planRoot<T extends { readonly name: string; readonly platform: string | null }>(
+  dir: string,
+  problems: Problems,
+  profile: (path: string, name: string, platform: string | null) => T,
+): { buckets: BucketPlan[]; profiles: T[] } {
+  const profiles: T[] = [];
   const buckets = new Buckets();
   buckets.add('structure', own(dir));
   for (const e of list(dir, problems) ?? []) {
@@ -383,7 +438,7 @@ export function planBuildDir(dir: string, role: 'build-dir' | 'target-dir' | 'bo
       continue;
     }
     if (isProfileDir(p, problems)) {
-      profiles.push(planProfile(p, e.name, null, role, problems));
+      profiles.push(profile(p, e.name, null));
       continue;
     }
     // `<triple>/` (or a custom target name): holds profile folders, and `tmp/` / `doc/` of that target.
@@ -396,14 +451,15 @@ export function planBuildDir(dir: string, role: 'build-dir' | 'target-dir' | 'bo
     buckets.add('structure', own(p));
     for (const c of children) {
       const cp = path.join(p, c.name);
-      if (profileChildren.includes(c)) profiles.push(planProfile(cp, c.name, e.name, role, problems));
+      if (profileChildren.includes(c)) profiles.push(profile(cp, c.name, e.name));
       else if (!c.dir && ROOT_METADATA_FILES.has(c.name)) buckets.add('cargo-metadata', whole(cp));
       else buckets.add((c.dir && ROOT_BUCKET_DIRS.get(c.name)) || 'unknown', whole(cp));
     }
   }
   profiles.sort((a, b) => ((a.platform ?? '') + '/' + a.name < (b.platform ?? '') + '/' + b.name ? -1 : 1));
-  return { path: dir, exists: true, profiles, buckets: buckets.result(), problems };
+  return { buckets: buckets.result(), profiles };
 }
+
 
 export interface OutlineProfile {
   readonly name: string;
@@ -615,50 +671,12 @@ export interface ProfileShellPlan {
 /** The profile folder's own entries, planned as planProfile plans them, with no unit and no `build/<x>`. */
 export function planProfileShell(dir: string, role: 'build-dir' | 'target-dir' | 'both', listBuild = false): ProfileShellPlan {
   const problems: Problems = [];
-  const buckets = new Buckets();
-  const shared: PlannedPath[] = [];
-  const ctx: ProfileContext = { only: null, units: new UnitSet(), buckets, shared, problems };
-  const locks: string[] = [];
-  let legacy = false;
-  const listings: { build: string[] | null; fingerprint: string[] | null; incremental: string[] | null } = { build: null, fingerprint: null, incremental: null };
-  buckets.add('structure', own(dir));
-  for (const e of list(dir, problems) ?? []) {
-    const p = path.join(dir, e.name);
-    if (e.symlink) {
-      noteSymlink(p, problems);
-      buckets.add('unknown', whole(p));
-    } else if (LOCK_FILES.has(e.name) && !e.dir) {
-      locks.push(e.name);
-      buckets.add('locks', whole(p));
-    } else if (e.name === '.fingerprint' && e.dir) {
-      legacy = true;
-      buckets.add('structure', own(p));
-      const children = list(p, problems) ?? [];
-      listings.fingerprint = children.map((f) => f.name);
-      for (const f of children) if (!(LEGACY_DIR.test(f.name) && f.dir && !f.symlink)) buckets.add('legacy-other', whole(path.join(p, f.name)));
-    } else if (e.name === 'deps' && e.dir) {
-      legacy = true;
-      planFlatOutputs(p, 'deps', ctx, 'legacy-other');
-    } else if (e.name === 'examples' && e.dir) {
-      planFlatOutputs(p, 'examples', ctx, 'uplifted');
-    } else if (e.name === 'build' && e.dir) {
-      buckets.add('structure', own(p));
-      if (listBuild) listings.build = (list(p, problems) ?? []).map((c) => c.name);
-    } else if (e.name === 'incremental' && e.dir) {
-      buckets.add('structure', own(p));
-      const children = list(p, problems) ?? [];
-      listings.incremental = children.map((c) => c.name);
-      for (const c of children) if (!(parseIncrementalDirName(c.name) && c.dir && !c.symlink)) buckets.add('unknown', whole(path.join(p, c.name)));
-    } else if (e.name === 'tmp' && e.dir) {
-      buckets.add('tmp', whole(p));
-    } else if (!e.dir) {
-      buckets.add(role === 'build-dir' ? 'unknown' : 'uplifted', whole(p));
-    } else {
-      buckets.add('unknown', whole(p));
-    }
-  }
-  return { buckets: buckets.result(), shared, locks: locks.sort(), legacy, listings, problems };
+  const e = planProfileEntries(dir, role, problems, null, true, listBuild);
+  // Without `build/` planned, only `.fingerprint/` and `deps/` mark the folder as legacy.
+  const legacy = e.layouts.has('legacy');
+  return { buckets: e.buckets.result(), shared: e.shared, locks: e.locks.sort(), legacy, listings: e.listings, problems };
 }
+
 
 /** A full plan of one profile folder (one that appeared since the last scan). */
 export function planProfileFolder(dir: string, name: string, platform: string | null, role: 'build-dir' | 'target-dir' | 'both'): ProfilePlan & { problems: readonly { path: string; message: string }[] } {
@@ -687,42 +705,10 @@ export function planBuildDirShell(dir: string): BuildDirShellPlan {
   }
   // Missing, unreadable, or not a folder: only a full plan says which, and a refresh falls back to one.
   if (!st?.isDirectory()) return { exists: false, buckets: [], profiles: [], problems };
-  const profiles: { name: string; platform: string | null; path: string }[] = [];
-  const buckets = new Buckets();
-  buckets.add('structure', own(dir));
-  for (const e of list(dir, problems) ?? []) {
-    const p = path.join(dir, e.name);
-    if (!e.dir || e.symlink) {
-      if (e.symlink) noteSymlink(p, problems);
-      buckets.add(ROOT_METADATA_FILES.has(e.name) ? 'cargo-metadata' : 'unknown', whole(p));
-      continue;
-    }
-    const fixed = ROOT_BUCKET_DIRS.get(e.name);
-    if (fixed) {
-      buckets.add(fixed, whole(p));
-      continue;
-    }
-    if (isProfileDir(p, problems)) {
-      profiles.push({ name: e.name, platform: null, path: p });
-      continue;
-    }
-    const children = list(p, problems) ?? [];
-    const profileChildren = children.filter((c) => c.dir && !c.symlink && isProfileDir(path.join(p, c.name), problems));
-    if (profileChildren.length === 0) {
-      buckets.add('unknown', whole(p));
-      continue;
-    }
-    buckets.add('structure', own(p));
-    for (const c of children) {
-      const cp = path.join(p, c.name);
-      if (profileChildren.includes(c)) profiles.push({ name: c.name, platform: e.name, path: cp });
-      else if (!c.dir && ROOT_METADATA_FILES.has(c.name)) buckets.add('cargo-metadata', whole(cp));
-      else buckets.add((c.dir && ROOT_BUCKET_DIRS.get(c.name)) || 'unknown', whole(cp));
-    }
-  }
-  profiles.sort((a, b) => ((a.platform ?? '') + '/' + a.name < (b.platform ?? '') + '/' + b.name ? -1 : 1));
-  return { exists: true, buckets: buckets.result(), profiles, problems };
+  const root = planRoot(dir, problems, (p, name, platform) => ({ name, platform, path: p }));
+  return { exists: true, buckets: root.buckets, profiles: root.profiles, problems };
 }
+
 
 /**
  * The crate names an uplifted file can stand for (`libutil.rlib` → util, `app`/`app.d` → app, `libfoo.d` →

@@ -8,7 +8,7 @@
 // stays responsive.
 
 import * as fs from 'node:fs';
-import type { EntryType, ReadRequest, ReadResult, WalkEntry, WalkError, WalkLink, WalkRequest, WalkResult, Walker } from './walk';
+import { globMatch, type EntryType, type InlineFile, type InlineRule, type ReadRequest, type ReadResult, type WalkEntry, type WalkError, type WalkLink, type WalkRequest, type WalkResult, type Walker } from './walk';
 
 /** Run for at most this long before giving the event loop a turn. */
 const SLICE_MS = 12;
@@ -102,7 +102,7 @@ export class NodeWalker implements Walker {
   async walk(requests: readonly WalkRequest[]): Promise<WalkResult[]> {
     const slicer = new Slicer();
     const out: WalkResult[] = [];
-    for (const r of requests) out.push(await this.walkOne(r.path, normDepth(r.depth), slicer));
+    for (const r of requests) out.push(await this.walkOne(r.path, normDepth(r.depth), r.inline ?? [], slicer));
     return out;
   }
 
@@ -121,11 +121,22 @@ export class NodeWalker implements Walker {
     // Nothing to release.
   }
 
-  private async walkOne(root: string, depth: number, slicer: Slicer): Promise<WalkResult> {
+  private async walkOne(root: string, depth: number, rules: readonly InlineRule[], slicer: Slicer): Promise<WalkResult> {
     const entries: MutableEntry[] = [];
     const links: WalkLink[] = [];
     const errors: WalkError[] = [];
-    const result = { entries, links, errors };
+    const inline: InlineFile[] = [];
+    const result: { entries: MutableEntry[]; links: WalkLink[]; errors: WalkError[]; inline?: InlineFile[] } = { entries, links, errors };
+    // Same order as the helper: every regular file the walk lists, in pre-order, first matching rule.
+    const maybeRead = (p: string, rel: string): void => {
+      for (let k = 0; k < rules.length; k++) {
+        const r = rules[k]!;
+        if (!globMatch(r.glob, rel)) continue;
+        if (!r.skip) inline.push({ rel, rule: k, content: readOne({ path: p, maxBytes: r.maxBytes, firstLine: r.firstLine }) });
+        break;
+      }
+      if (inline.length === 1) result.inline = inline;
+    };
     if (root.includes('\0')) {
       errors.push({ rel: '', code: 'EINVAL' });
       return result;
@@ -145,6 +156,7 @@ export class NodeWalker implements Walker {
     if (!st.isDirectory() || depth < 0) {
       const type = typeOf(st);
       const multi = type === 'f' && nlink > 1;
+      if (type === 'f' && rules.length) maybeRead(root, '');
       entries.push({ rel: '', type, bytes: multi ? 0 : st.size, count: multi ? 0 : 1, mtimeMs: st.mtimeMs, newestMs: st.mtimeMs, nlink });
       if (multi) links.push({ rel: '', key: linkKey(root, st), nlink, size: st.size, mtimeMs: st.mtimeMs });
       return result;
@@ -219,6 +231,7 @@ export class NodeWalker implements Walker {
       const cl = LINKS_KNOWN ? c.nlink : 1;
       const emit = f.level <= depth;
       const mtime = c.mtimeMs;
+      if (emit && type === 'f' && rules.length) maybeRead(p, rel);
       if (type === 'f' && cl > 1) {
         links.push({ rel, key: linkKey(p, c), nlink: cl, size: c.size, mtimeMs: mtime });
         if (emit) entries.push({ rel, type, bytes: 0, count: 0, mtimeMs: mtime, newestMs: mtime, nlink: cl });

@@ -1,7 +1,9 @@
-// Turns build-dir locations into the model (model.ts). Three passes, each one batch so that the walker can
-// work in parallel: (1) layout.ts plans the tree from folder names alone — this is the "outline", available
-// before any size is known; (2) the walker measures every planned path; (3) the walker reads the few small
-// files each unit needs (hash file, fingerprint JSON, first line of rustc's `.d`). Decoding is pure.
+// Turns build-dir locations into the model (model.ts). Two passes: (1) layout.ts plans the tree from folder
+// names alone — this is the "outline", available before any size is known; (2) the walker measures every
+// planned path and, in the same walk, reads the few small files each unit needs (hash file, fingerprint JSON,
+// first line of rustc's `.d`) through inline rules. Units are walked and digested a chunk at a time, the walker
+// measuring the next chunk while this one is decoded, and what outlives a chunk is one compact Unit and one
+// Measure per unit: memory follows the number of units, never the number of files. Decoding is pure.
 
 import * as path from 'node:path';
 import type {
@@ -20,9 +22,9 @@ import type {
   UnitMode,
   UnitPart,
 } from './model';
-import type { ReadRequest, ReadResult, WalkEntry, WalkResult, Walker } from './walk';
+import type { InlineFile, InlineRule, ReadRequest, ReadResult, WalkEntry, WalkRequest, WalkResult, Walker } from './walk';
 import { planBuildDir, outlineBuildDir, describeFsError, type IncrementalPlan, type PlannedPath, type ProfilePlan, type UnitPlan } from './layout';
-import { parseFingerprintFileName, parseFingerprintJson, parseHashFile } from './fingerprint';
+import { parseDebugStringList, parseFingerprintFileName, parseFingerprintJson, parseHashFile } from './fingerprint';
 import { packageOrigin, parseRustcDepInfoLine } from './rustcdep';
 import { parseSessionName } from './incremental';
 
@@ -49,8 +51,32 @@ export interface Outline {
 }
 
 const MAX_JSON = 4 << 20;
+/** Hash files hold 16 hex digits; a little more shows what is wrong with a corrupt one. */
+const MAX_HASH = 64;
 /** The first sources of a `.d` line are enough to see the package's folder (`<name>-<version>/`). */
 const MAX_DEP_LINE = 16 << 10;
+
+// What each kind of planned path reads in its walk: the hash file and its JSON twin (never the binary dep-info,
+// the cached compiler output or the timestamp), and the first line of rustc's `.d` files.
+const FINGERPRINT_SKIPS = ['dep-*', 'output-*', 'invoked.timestamp'];
+const fingerprintRules = (dir: string): InlineRule[] => [
+  ...FINGERPRINT_SKIPS.map((g) => ({ glob: dir + g, maxBytes: 0, skip: true })),
+  { glob: `${dir}*.json`, maxBytes: MAX_JSON },
+  { glob: `${dir}*`, maxBytes: MAX_HASH },
+];
+const DEP_LINE_RULE = (glob: string): InlineRule => ({ glob, maxBytes: MAX_DEP_LINE, firstLine: true });
+/** v2 `build/<pkg>/<hash>/`. */
+const V2_UNIT_RULES: readonly InlineRule[] = [...fingerprintRules('fingerprint/'), DEP_LINE_RULE('out/*.d')];
+/** Legacy `.fingerprint/<pkg>-<META>/`. */
+const LEGACY_FINGERPRINT_RULES: readonly InlineRule[] = fingerprintRules('');
+/** Legacy `build/<pkg>-<META>/` (a build-script compile keeps its `.d` there) and the shared `deps/` folder. */
+const DEP_LINE_RULES: readonly InlineRule[] = [DEP_LINE_RULE('*.d')];
+
+function rulesFor(p: PlannedPath, layout: 'v2' | 'legacy' | null): readonly InlineRule[] | undefined {
+  if (layout === 'v2') return V2_UNIT_RULES;
+  if (layout === 'legacy') return p.part === 'fingerprint' ? LEGACY_FINGERPRINT_RULES : p.part === 'build' ? DEP_LINE_RULES : undefined;
+  return path.basename(p.path) === 'deps' && p.depth > 0 ? DEP_LINE_RULES : undefined;
+}
 
 export function profileId(buildDir: string, platform: string | null, name: string): string {
   return `${buildDir}#${platform ?? 'host'}/${name}`;
@@ -75,14 +101,17 @@ interface LinkRef {
   readonly path: string;
 }
 
-const NO_MEASURE: Measure = { bytes: 0, links: [] };
+const NO_LINKS: readonly LinkRef[] = [];
+const NO_MEASURE: Measure = { bytes: 0, links: NO_LINKS };
 
 /** `du -sb` of a union of measures, and what deleting all of it would free. */
 function union(measures: Iterable<Measure>): { bytes: number; freed: number } {
   let bytes = 0;
-  const links = new Map<string, { size: number; nlink: number; paths: Set<string> }>();
+  let links: Map<string, { size: number; nlink: number; paths: Set<string> }> | null = null;
   for (const m of measures) {
     bytes += m.bytes;
+    if (m.links.length === 0) continue;
+    links ??= new Map();
     for (const l of m.links) {
       let a = links.get(l.key);
       if (!a) links.set(l.key, (a = { size: l.size, nlink: l.nlink, paths: new Set() }));
@@ -90,67 +119,94 @@ function union(measures: Iterable<Measure>): { bytes: number; freed: number } {
     }
   }
   let freed = bytes;
-  for (const l of links.values()) {
-    bytes += l.size;
-    if (l.paths.size >= l.nlink) freed += l.size;
+  if (links) {
+    for (const l of links.values()) {
+      bytes += l.size;
+      if (l.paths.size >= l.nlink) freed += l.size;
+    }
   }
   return { bytes, freed };
 }
 
+function joinRel(base: string, rel: string): string {
+  if (rel === '') return base;
+  // Planned paths are already normalized, so a plain concatenation is path.join without its cost.
+  return path.sep === '/' && !base.endsWith('/') ? `${base}/${rel}` : path.join(base, rel);
+}
+
 /**
- * Resolves planned paths to walk entries. Results are walked in chunks and released once digested, and what
- * outlives them is one compact Measure per planned path: memory follows the number of units, not of files.
+ * Resolves planned paths to walk results. Results are walked in chunks and released once digested; what
+ * outlives them is one Measure per planned path that is not a unit's (buckets, shared folders, incremental).
  */
 class Accountant {
   private readonly index = new Map<string, number>();
   private readonly relMaps = new Map<number, Map<string, number>>();
+  private readonly inlineMaps = new Map<number, Map<string, InlineFile>>();
   private readonly results = new Map<number, WalkResult>();
   private readonly measures = new Map<PlannedPath, Measure>();
   private readonly present = new Map<PlannedPath, boolean>();
-  readonly requests: { path: string; depth: number }[] = [];
+  readonly requests: WalkRequest[] = [];
 
   constructor(
     private readonly walker: Walker,
     private readonly problems: ScanProblem[],
   ) {}
 
-  request(p: PlannedPath): void {
+  request(p: PlannedPath, layout: 'v2' | 'legacy' | null): void {
     const key = p.within ? p.within.request : p.path;
     if (this.index.has(key)) return;
     if (p.within) throw new Error(`internal: ${p.path} planned inside ${key}, which was not requested first`);
     this.index.set(key, this.requests.length);
-    this.requests.push({ path: key, depth: p.depth });
+    const inline = rulesFor(p, layout);
+    this.requests.push(inline ? { path: key, depth: p.depth, inline } : { path: key, depth: p.depth });
   }
 
   private indexOf(p: PlannedPath): number | undefined {
     return this.index.get(p.within ? p.within.request : p.path);
   }
 
-  /** Walks what these paths need and is not walked yet, as one batch (the walker parallelises inside it). */
-  async walk(paths: readonly PlannedPath[]): Promise<void> {
-    const todo = [...new Set(paths.map((p) => this.indexOf(p)).filter((i): i is number => i !== undefined && !this.results.has(i)))];
-    if (todo.length === 0) return;
-    const results = await this.walker.walk(todo.map((i) => this.requests[i]!));
-    todo.forEach((ri, k) => {
+  /**
+   * Walks what these paths need and is not walked yet, and `direct` requests the caller keeps track of itself,
+   * as one batch (the walker parallelises inside it); returns the results of `direct`.
+   */
+  async walk(paths: readonly PlannedPath[], direct: readonly WalkRequest[] = []): Promise<WalkResult[]> {
+    const todo: number[] = [];
+    const seen = new Set<number>();
+    for (const p of paths) {
+      const i = this.indexOf(p);
+      if (i === undefined || this.results.has(i) || seen.has(i)) continue;
+      seen.add(i);
+      todo.push(i);
+    }
+    if (todo.length === 0 && direct.length === 0) return [];
+    const reqs = todo.map((i) => this.requests[i]!);
+    const results = await this.walker.walk(direct.length ? [...reqs, ...direct] : reqs);
+    const out: WalkResult[] = [];
+    for (let k = 0; k < reqs.length + direct.length; k++) {
       const r = results[k] ?? { entries: [], links: [], errors: [] };
-      this.results.set(ri, r);
-      const base = this.requests[ri]!.path;
+      if (k < reqs.length) this.results.set(todo[k]!, r);
+      else out.push(r);
+      const base = (k < reqs.length ? reqs[k]! : direct[k - reqs.length]!).path;
       for (const err of r.errors) {
         if (err.code === 'ENOENT') continue; // vanished mid-scan: cargo is writing; the next scan sees it
         this.problems.push({ path: err.rel === '' ? base : path.join(base, err.rel), message: describeFsError(err.code) });
       }
-    });
+    }
+    return out;
   }
 
-  /** Forgets the entries behind these paths; their measures stay. */
-  release(paths: readonly PlannedPath[]): void {
+  /** Forgets the walk results behind these paths. Measures are kept only for paths that were measured. */
+  release(paths: readonly PlannedPath[], keepMeasures: boolean): void {
     for (const p of paths) {
-      this.measureOf(p);
-      this.exists(p);
+      if (keepMeasures) {
+        this.measureOf(p);
+        this.exists(p);
+      }
       const ri = this.indexOf(p);
       if (ri !== undefined) {
         this.results.delete(ri);
         this.relMaps.delete(ri);
+        this.inlineMaps.delete(ri);
       }
     }
   }
@@ -166,6 +222,17 @@ class Accountant {
     return m;
   }
 
+  /** The content an inline rule read for `rel` of a held result (shared folders: looked up by many units). */
+  inlineAt(ri: number, rel: string): InlineFile | undefined {
+    let m = this.inlineMaps.get(ri);
+    if (!m) {
+      m = new Map();
+      for (const f of this.results.get(ri)?.inline ?? []) m.set(f.rel, f);
+      this.inlineMaps.set(ri, m);
+    }
+    return m.get(rel);
+  }
+
   /** The walk result and relative path a planned path lives at (while its chunk is held). */
   locate(p: PlannedPath): { result: WalkResult; ri: number; rel: string } | null {
     const ri = this.indexOf(p);
@@ -173,6 +240,10 @@ class Accountant {
     const result = this.results.get(ri);
     if (!result) return null;
     return { result, ri, rel: p.within ? p.within.rel : '' };
+  }
+
+  requestOf(ri: number): WalkRequest {
+    return this.requests[ri]!;
   }
 
   /** Was anything found at this planned path? (False when it vanished before the walker got there.) */
@@ -186,32 +257,29 @@ class Accountant {
   }
 
   entry(ri: number, rel: string): WalkEntry | undefined {
+    if (rel === '') return this.results.get(ri)?.entries[0];
     const i = this.relIndex(ri).get(rel);
     return i === undefined ? undefined : this.results.get(ri)?.entries[i];
   }
 
-  measureOf(p: PlannedPath): Measure {
+  /** The measure of a planned path, computed while its result is held (and kept for later when asked to). */
+  measureOf(p: PlannedPath, keep = true): Measure {
     const known = this.measures.get(p);
     if (known) return known;
     const at = this.locate(p);
     if (!at) return NO_MEASURE;
     const { result, ri, rel } = at;
-    const e = rel === '' ? result.entries[0] : this.entry(ri, rel);
+    const e = this.entry(ri, rel);
     let m: Measure = NO_MEASURE;
     if (e) {
       if (p.within !== undefined && p.depth === -1) {
-        m = { bytes: ownBytes(result, rel, e), links: [] };
+        m = { bytes: ownBytes(result, rel, e), links: NO_LINKS };
       } else {
         const base = p.within ? p.within.request : p.path;
-        const links: LinkRef[] = [];
-        for (const l of result.links) {
-          if (rel !== '' && l.rel !== rel && !l.rel.startsWith(rel + '/')) continue;
-          links.push({ key: l.key, nlink: l.nlink, size: l.size, path: base + '/' + l.rel });
-        }
-        m = { bytes: e.bytes, links };
+        m = { bytes: e.bytes, links: linksUnder(result, base, rel) };
       }
     }
-    this.measures.set(p, m);
+    if (keep) this.measures.set(p, m);
     return m;
   }
 
@@ -219,6 +287,16 @@ class Accountant {
   measure(paths: readonly PlannedPath[]): { bytes: number; freed: number } {
     return union(paths.map((p) => this.measureOf(p)));
   }
+}
+
+function linksUnder(result: WalkResult, base: string, rel: string): readonly LinkRef[] {
+  if (result.links.length === 0) return NO_LINKS;
+  const links: LinkRef[] = [];
+  for (const l of result.links) {
+    if (rel !== '' && l.rel !== rel && !l.rel.startsWith(rel + '/')) continue;
+    links.push({ key: l.key, nlink: l.nlink, size: l.size, path: joinRel(base, l.rel) });
+  }
+  return links.length ? links : NO_LINKS;
 }
 
 /** A directory's own size: its subtree minus the subtrees of its direct children (all listed at depth ≥ 1). */
@@ -235,6 +313,9 @@ function ownBytes(result: WalkResult, rel: string, e: WalkEntry): number {
   return e.bytes - children;
 }
 
+// ------------------------------------------------------------------------------------------------------------
+// One unit's walk, digested
+
 /** The files of one unit, whichever layout scattered them. */
 interface UnitFiles {
   /** Fingerprint folder entries by name (hash files, JSON, dep-info, invoked.timestamp). */
@@ -244,63 +325,138 @@ interface UnitFiles {
   readonly outputs: FileInfo[];
   /** Build-script run files: stdout/output, stderr, root-output, invoked.timestamp. */
   readonly run: Map<string, FileInfo>;
-  readonly outDir: string | null;
 }
 
 interface FileInfo {
   readonly name: string;
-  readonly path: string;
+  /** The walk request the file was listed in, and its rel there: the full path is made only when needed. */
+  readonly base: string;
+  readonly rel: string;
   readonly size: number;
   readonly mtimeMs: number;
+  /** Content an inline rule read, with how it was read; null when the walk read nothing. */
+  readonly content: ReadResult | null;
+  readonly rule: InlineRule | null;
 }
 
-function fileInfo(result: WalkResult, base: string, e: WalkEntry): FileInfo {
-  let size = e.bytes;
-  if (e.nlink > 1 && e.type === 'f') size = result.links.find((l) => l.rel === e.rel)?.size ?? 0;
-  return { name: path.posix.basename(e.rel), path: e.rel === '' ? base : path.join(base, e.rel), size, mtimeMs: e.mtimeMs };
+const filePath = (f: FileInfo): string => joinRel(f.base, f.rel);
+
+/** The content an inline rule read, with the rule (which says how it was read). */
+function contentOf(f: InlineFile | undefined, rules: readonly InlineRule[] | undefined): { content: ReadResult | null; rule: InlineRule | null } {
+  const rule = f ? rules?.[f.rule] : undefined;
+  return f && rule ? { content: f.content, rule } : NOT_READ;
 }
 
-function collectUnitFiles(plan: UnitPlan, acc: Accountant): UnitFiles {
+const NOT_READ = { content: null, rule: null } as const;
+
+function linkSize(result: WalkResult, e: WalkEntry): number {
+  if (e.nlink > 1 && e.type === 'f') return result.links.find((l) => l.rel === e.rel)?.size ?? 0;
+  return e.bytes;
+}
+
+const V2_PARTS = ['fingerprint', 'out', 'run', 'artifact'] as const;
+
+/** A v2 unit folder's walk: everything the unit needs, from its one result, in one pass over the entries. */
+function digestV2(u: UnitPlan, result: WalkResult, rules: readonly InlineRule[] | undefined): { files: UnitFiles; measure: Measure; parts: UnitPart[] } {
+  const base = u.paths[0]!.path;
+  const fingerprint = new Map<string, FileInfo>();
+  const outputs: FileInfo[] = [];
+  const run = new Map<string, FileInfo>();
+  const inline = result.inline;
+  let fingerprintDir: string | null = null;
+  const present: (WalkEntry | undefined)[] = [undefined, undefined, undefined, undefined];
+  const es = result.entries;
+  for (let i = 1; i < es.length; i++) {
+    const e = es[i]!;
+    const rel = e.rel;
+    const slash = rel.indexOf('/');
+    if (slash < 0) {
+      const k = (V2_PARTS as readonly string[]).indexOf(rel);
+      if (k >= 0) present[k] = e;
+      if (rel === 'fingerprint') fingerprintDir = joinRel(base, rel);
+      continue;
+    }
+    if (e.type === 'd' || rel.indexOf('/', slash + 1) >= 0) continue;
+    const part = rel.slice(0, slash);
+    const target = part === 'fingerprint' ? 1 : part === 'out' ? 2 : part === 'run' ? 3 : 0;
+    if (target === 0) continue;
+    let got: InlineFile | undefined;
+    if (inline) {
+      for (const f of inline) {
+        if (f.rel === rel) {
+          got = f;
+          break;
+        }
+      }
+    }
+    const name = rel.slice(slash + 1);
+    const rule = got ? rules?.[got.rule] : undefined;
+    const f: FileInfo = { name, base, rel, size: linkSize(result, e), mtimeMs: e.mtimeMs, content: got && rule ? got.content : null, rule: got && rule ? rule : null };
+    if (target === 1) fingerprint.set(name, f);
+    else if (target === 2) outputs.push(f);
+    else run.set(name, f);
+  }
+  const links = linksUnder(result, base, '');
+  const parts: UnitPart[] = [];
+  for (let k = 0; k < V2_PARTS.length; k++) {
+    const e = present[k];
+    if (!e) continue;
+    const name = V2_PARTS[k]!;
+    let bytes = e.bytes;
+    if (links.length) {
+      const seen = new Set<string>();
+      for (const l of result.links) {
+        if ((l.rel === name || l.rel.startsWith(name + '/')) && !seen.has(l.key)) {
+          seen.add(l.key);
+          bytes += l.size;
+        }
+      }
+    }
+    parts.push({ name, path: joinRel(base, name), bytes });
+  }
+  return { files: { fingerprint, fingerprintDir, outputs, run }, measure: { bytes: es[0]!.bytes, links }, parts };
+}
+
+/** A legacy unit is scattered over several requests (its fingerprint folder, files in `deps/`, a build folder). */
+function digestLegacy(u: UnitPlan, acc: Accountant): { files: UnitFiles; measure: Measure; parts: UnitPart[] } {
   const fingerprint = new Map<string, FileInfo>();
   const outputs: FileInfo[] = [];
   const run = new Map<string, FileInfo>();
   let fingerprintDir: string | null = null;
-  let outDir: string | null = null;
-  for (const p of plan.paths) {
+  const file = (result: WalkResult, ri: number, base: string, e: WalkEntry): FileInfo => {
+    const got = result.inline ? acc.inlineAt(ri, e.rel) : undefined;
+    const rel = e.rel;
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    return { name, base, rel, size: linkSize(result, e), mtimeMs: e.mtimeMs, ...contentOf(got, acc.requestOf(ri).inline) };
+  };
+  for (const p of u.paths) {
     const at = acc.locate(p);
     if (!at) continue;
-    const { result, rel } = at;
+    const { result, ri } = at;
     const base = p.within ? p.within.request : p.path;
-    if (plan.layout === 'v2') {
-      for (const e of result.entries) {
-        const slash = e.rel.indexOf('/');
-        if (slash < 0 || e.rel.indexOf('/', slash + 1) >= 0 || e.type === 'd') continue;
-        const part = e.rel.slice(0, slash);
-        const f = fileInfo(result, base, e);
-        if (part === 'fingerprint') fingerprint.set(f.name, f);
-        else if (part === 'out') outputs.push(f);
-        else if (part === 'run') run.set(f.name, f);
-      }
-      if (result.entries.some((e) => e.rel === 'fingerprint')) fingerprintDir = path.join(base, 'fingerprint');
-      if (result.entries.some((e) => e.rel === 'run')) outDir = path.join(base, 'out');
-    } else if (p.part === 'fingerprint') {
+    if (p.part === 'fingerprint') {
       fingerprintDir = p.path;
-      for (const e of result.entries) if (e.rel !== '' && !e.rel.includes('/') && e.type !== 'd') fingerprint.set(e.rel, fileInfo(result, base, e));
+      for (const e of result.entries) if (e.rel !== '' && !e.rel.includes('/') && e.type !== 'd') fingerprint.set(e.rel, file(result, ri, base, e));
     } else if (p.part === 'build') {
       // Legacy build/<pkg>-<META>/: a build-script compile (binary + .d) or a run (output, out/ = OUT_DIR).
       for (const e of result.entries) {
         if (e.rel === '' || e.rel.includes('/') || e.type === 'd') continue;
-        const f = fileInfo(result, base, e);
-        if (['output', 'stderr', 'root-output', 'invoked.timestamp'].includes(f.name)) run.set(f.name === 'output' ? 'stdout' : f.name, f);
+        const f = file(result, ri, base, e);
+        if (f.name === 'output' || f.name === 'stderr' || f.name === 'root-output' || f.name === 'invoked.timestamp') run.set(f.name === 'output' ? 'stdout' : f.name, f);
         else outputs.push(f);
       }
-      if (result.entries.some((e) => e.rel === 'out' && e.type === 'd')) outDir = path.join(base, 'out');
     } else if (p.within) {
-      const e = acc.entry(at.ri, rel);
-      if (e && e.type !== 'd') outputs.push(fileInfo(result, base, e));
+      const e = acc.entry(ri, at.rel);
+      if (e && e.type !== 'd') outputs.push(file(result, ri, base, e));
     }
   }
-  return { fingerprint, fingerprintDir, outputs, run, outDir };
+  const measures = u.paths.map((p) => acc.measureOf(p, false));
+  const links = measures.flatMap((x) => x.links);
+  return {
+    files: { fingerprint, fingerprintDir, outputs, run },
+    measure: { bytes: measures.reduce((n, x) => n + x.bytes, 0), links: links.length ? links : NO_LINKS },
+    parts: u.paths.map((x, i) => ({ name: x.part, path: x.path, bytes: union([measures[i]!]).bytes })),
+  };
 }
 
 const KIND_OF: Record<string, UnitKind> = {
@@ -323,6 +479,10 @@ interface Identity {
   names: string[];
 }
 
+const LINKED = /\.(rlib|so|dylib|dll|a|lib|wasm|exe)$/;
+const HASHED_NAME = /-[0-9a-f]{16}$/;
+const PROC_MACRO_LIB = /-[0-9a-f]{16}\.(so|dylib|dll)$/;
+
 function identify(files: UnitFiles): Identity {
   const candidates: { name: string; kind: UnitKind; mode: UnitMode; target: string }[] = [];
   for (const name of files.fingerprint.keys()) {
@@ -336,16 +496,16 @@ function identify(files: UnitFiles): Identity {
   if (!first) return { kind: 'unknown', mode: 'unknown', checkFromOutputs: false, target: null, hashFile: null, jsonFile: null, names: [] };
   let { kind, mode } = first;
   let checkFromOutputs = false;
-  const outs = files.outputs.map((o) => o.name);
-  const has = (re: RegExp): boolean => outs.some((o) => re.test(o));
+  const outs = files.outputs;
+  const has = (re: RegExp): boolean => outs.some((o) => re.test(o.name));
   if (mode === 'build' && kind !== 'build-script') {
-    const linked = has(/\.(rlib|so|dylib|dll|a|lib|wasm|exe)$/) || outs.some((o) => !o.includes('.') || /-[0-9a-f]{16}$/.test(o));
-    if (has(/\.rmeta$/) && !linked) {
+    const linked = has(LINKED) || outs.some((o) => !o.name.includes('.') || HASHED_NAME.test(o.name));
+    if (outs.some((o) => o.name.endsWith('.rmeta')) && !linked) {
       mode = 'check';
       checkFromOutputs = true;
     }
   }
-  if (kind === 'lib' && has(/-[0-9a-f]{16}\.(so|dylib|dll)$/) && !has(/\.rlib$/)) kind = 'proc-macro';
+  if (kind === 'lib' && has(PROC_MACRO_LIB) && !outs.some((o) => o.name.endsWith('.rlib'))) kind = 'proc-macro';
   return {
     kind,
     mode,
@@ -358,8 +518,14 @@ function identify(files: UnitFiles): Identity {
 }
 
 function depFileFor(files: UnitFiles, hash: string): FileInfo | null {
-  const ds = files.outputs.filter((o) => o.name.endsWith('.d'));
-  return ds.find((d) => d.name.endsWith(`-${hash}.d`)) ?? ds[0] ?? null;
+  let first: FileInfo | null = null;
+  const want = `-${hash}.d`;
+  for (const o of files.outputs) {
+    if (!o.name.endsWith('.d')) continue;
+    if (o.name.endsWith(want)) return o;
+    first ??= o;
+  }
+  return first;
 }
 
 function builtAt(files: UnitFiles, id: Identity): number | null {
@@ -367,7 +533,17 @@ function builtAt(files: UnitFiles, id: Identity): number | null {
   return t ? t.mtimeMs : null;
 }
 
-function parseFeatures(text: string): { features: string[] | null; rustc: string | null; deps: { name: string; hashHex: string }[]; precalculated: string | null; problem: string | null } {
+interface FingerprintFields {
+  readonly features: string[];
+  readonly featuresRaw: string;
+  readonly rustc: string;
+  readonly deps: { name: string; hashHex: string }[];
+  readonly precalculated: string | null;
+}
+
+function parseFeatures(text: string): { features: string[] | null; featuresRaw: string; rustc: string | null; deps: { name: string; hashHex: string }[]; precalculated: string | null; problem: string | null } {
+  const fast = fastFingerprint(text);
+  if (fast) return { ...fast, problem: null };
   try {
     const f = parseFingerprintJson(text);
     let precalculated: string | null = null;
@@ -377,208 +553,565 @@ function parseFeatures(text: string): { features: string[] | null; rustc: string
         if (typeof v === 'string') precalculated = v;
       }
     }
-    return { features: [...f.features], rustc: f.rustc, deps: f.deps.map((d) => ({ name: d.name, hashHex: d.hashHex })), precalculated, problem: null };
+    return { features: [...f.features], featuresRaw: f.featuresRaw, rustc: f.rustc, deps: f.deps.map((d) => ({ name: d.name, hashHex: d.hashHex })), precalculated, problem: null };
   } catch (e) {
-    return { features: null, rustc: null, deps: [], precalculated: null, problem: `fingerprint JSON: ${(e as Error).message}` };
+    return { features: null, featuresRaw: '', rustc: null, deps: [], precalculated: null, problem: `fingerprint JSON: ${(e as Error).message}` };
   }
 }
 
+// ------------------------------------------------------------------------------------------------------------
+// The fingerprint JSON, fast path. One file per unit makes the lossless parser (fingerprint.ts) the largest cost
+// of a scan; JSON.parse is several times faster once the big integers are quoted, which is what the lossless
+// parser's output holds for them too. This path takes only what the scan needs, and only from a file of the
+// exact shape cargo writes, checked as parseFingerprintJson checks it: anything else (an unknown field or local
+// variant, a value of another type) returns null and goes through parseFingerprintJson, which is the reference
+// and gives the error messages. A test holds the two equal on every fingerprint of the fixtures.
+
+const FINGERPRINT_FIELDS = new Set(['rustc', 'features', 'declared_features', 'target', 'profile', 'path', 'deps', 'local', 'rustflags', 'config', 'compile_kind']);
+const REQUIRED_FIELDS = ['rustc', 'features', 'target', 'profile', 'path', 'deps', 'local'];
+/** A JSON string (skipped whole, so digits inside it are never touched), or an integer literal of 16 digits or more. */
+const STRING_OR_LONG_INT = /"(?:[^"\\]|\\[\s\S])*"|-?\d{16,}(?![.eE\d])/g;
+const U64_MAX_DEC = '18446744073709551615';
+
+const quoteUnsafe = (m: string): string => (m.charCodeAt(0) === 34 || Number.isSafeInteger(Number(m)) ? m : `"${m}"`);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** fingerprint.ts's u64 rule (a safe integer, or the decimal string of a u64) as a decimal string; null otherwise. */
+function u64Of(v: unknown): string | null {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? String(v) : null;
+  if (typeof v !== 'string' || !/^[0-9]{1,20}$/.test(v)) return null;
+  if (v.length > 1 && v.charCodeAt(0) === 48) {
+    const big = BigInt(v);
+    return big < 1n << 64n ? big.toString() : null;
+  }
+  return v.length < 20 || v <= U64_MAX_DEC ? v : null;
+}
+
+/** `u64DecToLeHex` with one BigInt conversion instead of eight, into a flat string. */
+function leHex(dec: string): string {
+  const be = BigInt(dec).toString(16).padStart(16, '0');
+  const codes = new Array<number>(16);
+  for (let i = 0; i < 8; i++) {
+    codes[2 * i] = be.charCodeAt(14 - 2 * i);
+    codes[2 * i + 1] = be.charCodeAt(15 - 2 * i);
+  }
+  return String.fromCharCode(...codes);
+}
+
+function onlyKeys(o: Record<string, unknown>, keys: readonly string[]): boolean {
+  for (const k in o) if (!keys.includes(k)) return false;
+  return true;
+}
+
+const isStringArray = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** A Rust `Debug` list of plain strings as cargo writes it (`["a", "b"]`): no escape, no other spacing. */
+const PLAIN_LIST = /^\[(?:"[^"\\]*"(?:, "[^"\\]*")*)?\]$/;
+
+/** parseDebugStringList, without its character loop for the lists cargo writes (the same result for those). */
+function debugList(text: string, where: string): string[] {
+  if (text === '' || text === '[]') return [];
+  if (PLAIN_LIST.test(text)) return text.slice(2, -2).split('", "');
+  return parseDebugStringList(text, where);
+}
+
+function fastFingerprint(text: string): FingerprintFields | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.replace(STRING_OR_LONG_INT, quoteUnsafe));
+  } catch {
+    return null;
+  }
+  if (!isRecord(doc)) return null;
+  for (const k in doc) if (!FINGERPRINT_FIELDS.has(k)) return null;
+  for (const k of REQUIRED_FIELDS) if (!Object.hasOwn(doc, k)) return null;
+  const rustc = u64Of(doc['rustc']);
+  if (rustc === null || u64Of(doc['target']) === null || u64Of(doc['profile']) === null || u64Of(doc['path']) === null) return null;
+  if ((Object.hasOwn(doc, 'config') && u64Of(doc['config']) === null) || (Object.hasOwn(doc, 'compile_kind') && u64Of(doc['compile_kind']) === null)) return null;
+  if (Object.hasOwn(doc, 'rustflags') && !isStringArray(doc['rustflags'])) return null;
+  const featuresRaw = doc['features'];
+  const declared = doc['declared_features'];
+  if (typeof featuresRaw !== 'string' || (declared !== undefined && typeof declared !== 'string')) return null;
+  let features: string[];
+  try {
+    features = debugList(featuresRaw, '`features`');
+    if (declared !== undefined) debugList(declared, '`declared_features`');
+  } catch {
+    return null;
+  }
+  const deps = doc['deps'];
+  const local = doc['local'];
+  if (!Array.isArray(deps) || !Array.isArray(local)) return null;
+  const out: { name: string; hashHex: string }[] = [];
+  for (let i = 0; i < deps.length; i++) {
+    const d: unknown = deps[i];
+    if (!Array.isArray(d) || d.length !== 4) return null;
+    const name: unknown = d[1];
+    const f = u64Of(d[3]);
+    if (typeof d[2] !== 'boolean' || typeof name !== 'string' || f === null || u64Of(d[0]) === null) return null;
+    out.push({ name, hashHex: leHex(f) });
+  }
+  let precalculated: string | null = null;
+  for (const l of local) {
+    // Only the variants cargo writes today, with their exact fields: anything else is the reference parser's call.
+    if (!isRecord(l)) return null;
+    const keys = Object.keys(l);
+    if (keys.length !== 1) return null;
+    const body = l[keys[0]!];
+    switch (keys[0]) {
+      case 'CheckDepInfo': {
+        if (!isRecord(body) || !onlyKeys(body, ['dep_info', 'fingerprint', 'checksum']) || typeof body['dep_info'] !== 'string') return null;
+        const m = body['fingerprint'];
+        const c = body['checksum'];
+        if (m !== undefined ? m !== 'mtime' && m !== 'content' : typeof c !== 'boolean') return null;
+        if (typeof c === 'object' && c !== null) return null;
+        break;
+      }
+      case 'RerunIfChanged':
+        if (!isRecord(body) || !onlyKeys(body, ['output', 'paths']) || typeof body['output'] !== 'string' || !isStringArray(body['paths'])) return null;
+        break;
+      case 'RerunIfEnvChanged': {
+        if (!isRecord(body) || !onlyKeys(body, ['var', 'val']) || typeof body['var'] !== 'string') return null;
+        const val = body['val'];
+        if (val !== null && val !== undefined && typeof val !== 'string') return null;
+        break;
+      }
+      case 'Precalculated':
+        if (typeof body !== 'string') return null;
+        precalculated = body;
+        break;
+      default:
+        return null;
+    }
+  }
+  return { features, featuresRaw, rustc, deps: out, precalculated };
+}
+
+/** What the scan takes from a fingerprint JSON through the reference parser (tests compare the fast path with it). */
+function slowFingerprint(text: string): FingerprintFields | null {
+  try {
+    const f = parseFingerprintJson(text);
+    let precalculated: string | null = null;
+    for (const l of f.local) if (l.kind === 'Precalculated') precalculated = l.value;
+    return { features: [...f.features], featuresRaw: f.featuresRaw, rustc: f.rustc, deps: f.deps.map((d) => ({ name: d.name, hashHex: d.hashHex })), precalculated };
+  } catch {
+    return null;
+  }
+}
+
+export const __test = { fastFingerprint, slowFingerprint };
+
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
-/** How many units are walked, read and digested at a time: bounds memory on huge build dirs. */
-const CHUNK = 2048;
-
-/** What one unit needs from the walk, kept after its walk results are released. */
-interface StagedUnit {
-  readonly plan: UnitPlan;
-  readonly id: Identity;
-  readonly fingerprintDir: string | null;
-  readonly bytes: number;
-  readonly freed: number;
-  readonly parts: UnitPart[];
-  readonly builtAt: number | null;
-  readonly guessedPackage: string;
-  readonly member: string | null;
-  readonly procMacro: boolean;
-  readonly hashRead: ReadRequest | null;
-  readonly jsonRead: ReadRequest | null;
-  readonly depRead: ReadRequest | null;
-}
-
-/** A unit decoded on its own; `finalizeUnits` adds what only its siblings can tell. */
-interface DraftUnit {
-  readonly staged: StagedUnit;
-  readonly problems: string[];
-  readonly fingerprintHash: string | null;
-  readonly lastBuildFailed: boolean;
-  readonly features: string[] | null;
-  readonly rustc: string | null;
-  readonly deps: { name: string; hashHex: string }[];
-  readonly version: string | null;
-  readonly source: PackageSource | null;
-  readonly mode: UnitMode;
-}
+/** Units walked and digested per batch: small enough that the walker runs ahead while JavaScript decodes, and that memory stays flat. */
+const CHUNK = 256;
 
 interface MemberInfo {
   readonly versions: ReadonlyMap<string, string>;
   readonly procMacros: ReadonlySet<string>;
 }
 
-function stageUnit(u: UnitPlan, acc: Accountant, members: MemberInfo): StagedUnit {
-  const files = collectUnitFiles(u, acc);
-  const id = identify(files);
-  const m = acc.measure(u.paths);
-  // A failed rebuild deletes the `.rlib` and leaves the `.rmeta`: only rustc's `.d` rules still tell a
-  // build from a check, so for those units the whole file is read, not just the first line.
-  const failed = id.hashFile !== null && id.hashFile.size === 0;
-  const fullDep = failed && id.checkFromOutputs;
-  const dep = members.versions.has(u.package) && !fullDep ? null : depFileFor(files, u.hash);
-  return {
-    plan: u,
-    id,
-    fingerprintDir: files.fingerprintDir,
-    bytes: m.bytes,
-    freed: m.freed,
-    parts: partsOf(u, acc),
-    builtAt: builtAt(files, id),
-    guessedPackage: u.package || guessPackage(files),
-    member: members.versions.get(u.package) ?? null,
-    procMacro: members.procMacros.has(u.package),
-    hashRead: id.hashFile && id.hashFile.size > 0 ? { path: id.hashFile.path, maxBytes: 64 } : null,
-    jsonRead: id.jsonFile ? { path: id.jsonFile.path, maxBytes: MAX_JSON } : null,
-    depRead: dep ? (fullDep ? { path: dep.path, maxBytes: MAX_JSON } : { path: dep.path, maxBytes: MAX_DEP_LINE, firstLine: true }) : null,
-  };
+/**
+ * Strings and small values that thousands of units repeat (package names, versions, feature lists, sources,
+ * dependency records): each is kept once, so that the model of a huge build dir costs little per unit.
+ */
+class Interner {
+  // One map per kind of value: each stays small (a few versions, toolchains, crate names), so lookups stay cheap.
+  private readonly strings = Array.from({ length: 6 }, () => new Map<string, string>());
+  private readonly lists = [new Map<string, readonly string[]>(), new Map<string, readonly string[]>()];
+  private readonly sources = new Map<string, PackageSource>();
+  private readonly deps = new Map<string, { readonly name: string; readonly fingerprint: string }>();
+
+  /** Kinds: 0 list items (file names, features), 1 versions, 2 rustc hashes, 3 source details, 4 targets, 5 crate names. */
+  str(kind: StrKind, s: string): string;
+  str(kind: StrKind, s: string | null): string | null;
+  str(kind: StrKind, s: string | null): string | null {
+    if (s === null) return null;
+    const m = this.strings[kind]!;
+    const known = m.get(s);
+    if (known !== undefined) return known;
+    // A substring can keep its whole parent text alive (a fingerprint JSON, a `.d` line): keep a copy instead.
+    const own = s.length > 12 ? (s + ' ').slice(0, -1) : s;
+    m.set(own, own);
+    return own;
+  }
+
+  /** A list of one family (0: features, 1: file names), under a key that stands for its items. */
+  list(family: 0 | 1, xs: readonly string[], key: string): readonly string[] {
+    if (xs.length === 0) return EMPTY;
+    const m = this.lists[family]!;
+    let l = m.get(key);
+    if (!l) m.set(key, (l = xs.map((x) => this.str(0, x))));
+    return l;
+  }
+
+  source(s: PackageSource | null): PackageSource | null {
+    if (s === null) return null;
+    const key = `${s.kind}\u0000${s.detail ?? ''}\u0000${s.detail === null ? 0 : 1}`;
+    let o = this.sources.get(key);
+    if (!o) this.sources.set(key, (o = { kind: s.kind, detail: this.str(3, s.detail) }));
+    return o;
+  }
+
+  /** Dependency records, keyed by fingerprint alone: two crate names for one fingerprint only share nothing. */
+  dep(name: string, fingerprint: string): { readonly name: string; readonly fingerprint: string } {
+    const d = this.deps.get(fingerprint);
+    if (d && d.name === name) return d;
+    const made = { name: this.str(5, name), fingerprint: d ? d.fingerprint : fingerprint };
+    if (!d) this.deps.set(fingerprint, made);
+    return made;
+  }
 }
 
-type Text = { text: string; truncated: boolean } | { error: string } | null;
+const EMPTY: readonly string[] = [];
 
-function textOf(req: ReadRequest | null, r: ReadResult | undefined): Text {
-  if (!req || !r) return null;
+type StrKind = 0 | 1 | 2 | 3 | 4 | 5;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** A unit as the scan builds it: the Unit the model exposes, plus what only the profile's other units settle. */
+interface Draft {
+  readonly unit: Mutable<Unit>;
+  readonly plan: UnitPlan;
+  readonly measure: Measure;
+  /** Package named by cargo metadata as a proc-macro, or a lib unit that is one: its check units are too. */
+  readonly procMacro: boolean;
+  /** A version or source still missing: a build-script run inherits them from the script it runs. */
+  readonly pending: boolean;
+}
+
+/** A unit between its walk and its decoding: the identity from file names, and the reads it still needs. */
+interface Staged {
+  readonly plan: UnitPlan;
+  readonly files: UnitFiles;
+  readonly id: Identity;
+  readonly measure: Measure;
+  readonly parts: UnitPart[];
+  readonly fullDep: boolean;
+  readonly dep: FileInfo | null;
+}
+
+type Content = { data: Buffer; truncated: boolean } | { error: string } | null;
+
+function readContent(maxBytes: number, r: ReadResult | null | undefined): Content {
+  if (!r) return null;
   if (!r.ok) return { error: describeFsError(r.code) };
-  return { text: r.data.toString('utf8'), truncated: r.data.length >= req.maxBytes };
+  return { data: r.data, truncated: r.data.length >= maxBytes };
 }
 
-/** Walks, reads and decodes units a chunk at a time; returns drafts in plan order, vanished units left out. */
-async function digestUnits(units: readonly UnitPlan[], acc: Accountant, walker: Walker, members: MemberInfo): Promise<DraftUnit[]> {
-  const drafts: DraftUnit[] = [];
-  const chunks: UnitPlan[][] = [];
-  for (let i = 0; i < units.length; i += CHUNK) chunks.push(units.slice(i, i + CHUNK));
-  const ownPaths = (chunk: readonly UnitPlan[]): PlannedPath[] => chunk.flatMap((u) => u.paths.filter((p) => !p.within));
-  // The walker works on the next chunk while this one is digested: the two processes overlap.
-  let walking: Promise<void> | null = chunks[0] ? acc.walk(ownPaths(chunks[0])) : null;
-  for (let c = 0; c < chunks.length; c++) {
-    const chunk = chunks[c]!;
-    await walking;
-    // A unit whose every path vanished between the layout pass and the walk was deleted (cargo clean, or a
-    // rebuild replacing it): it is simply not there any more.
-    const staged = chunk.filter((u) => u.paths.some((p) => acc.exists(p))).map((u) => stageUnit(u, acc, members));
-    acc.release(ownPaths(chunk));
-    const next = chunks[c + 1];
-    walking = next ? acc.walk(ownPaths(next)) : null;
-    const reads: ReadRequest[] = [];
-    const slots = staged.map((s) => [s.hashRead, s.jsonRead, s.depRead].map((r) => (r ? reads.push(r) - 1 : -1)));
-    const contents = reads.length ? await walker.read(reads) : [];
-    staged.forEach((s, k) => {
-      const [h, j, d] = slots[k]!.map((slot) => (slot < 0 ? null : textOf(reads[slot]!, contents[slot])));
-      drafts.push(decodeUnit(s, h ?? null, j ?? null, d ?? null));
+/** The content of `f` read as `req` asks, when the walk already read it that way. */
+function inlined(f: FileInfo, req: { maxBytes: number; firstLine?: boolean }): ReadResult | null {
+  const r = f.rule;
+  if (!f.content || !r || r.maxBytes !== req.maxBytes || !!r.firstLine !== !!req.firstLine) return null;
+  return f.content;
+}
+
+/** The scan's state shared by its units: walker access, members, interned values, problems. */
+class UnitDigester {
+  readonly intern = new Interner();
+  private readonly members: MemberInfo;
+
+  constructor(
+    private readonly acc: Accountant,
+    private readonly walker: Walker,
+    members: ScanOptions['members'],
+  ) {
+    this.members = {
+      versions: new Map((members ?? []).map((m) => [m.name, m.version])),
+      procMacros: new Set((members ?? []).filter((m) => m.procMacro).map((m) => m.name)),
+    };
+  }
+
+  private stage(u: UnitPlan, direct: WalkResult | undefined): Staged | null {
+    let d: { files: UnitFiles; measure: Measure; parts: UnitPart[] };
+    if (isDirect(u)) {
+      // A unit whose every path vanished between the layout pass and the walk was deleted (cargo clean, or a
+      // rebuild replacing it): it is simply not there any more.
+      if (!direct || direct.entries.length === 0) return null;
+      d = digestV2(u, direct, V2_UNIT_RULES);
+    } else {
+      if (!u.paths.some((p) => this.acc.exists(p))) return null;
+      d = digestLegacy(u, this.acc);
+    }
+    const id = identify(d.files);
+    // A failed rebuild deletes the `.rlib` and leaves the `.rmeta`: only rustc's `.d` rules still tell a
+    // build from a check, so for those units the whole file is read, not just the first line.
+    const failed = id.hashFile !== null && id.hashFile.size === 0;
+    const fullDep = failed && id.checkFromOutputs;
+    const dep = this.members.versions.has(u.package) && !fullDep ? null : depFileFor(d.files, u.hash);
+    return { plan: u, files: d.files, id, measure: d.measure, parts: d.parts, fullDep, dep };
+  }
+
+  /** The hash file, the fingerprint JSON and the `.d` file a unit needs, and how each is read. */
+  private needs(s: Staged): ({ file: FileInfo; maxBytes: number; firstLine?: boolean } | null)[] {
+    const { id, dep, fullDep } = s;
+    return [
+      id.hashFile && id.hashFile.size > 0 ? { file: id.hashFile, maxBytes: MAX_HASH } : null,
+      id.jsonFile ? { file: id.jsonFile, maxBytes: MAX_JSON } : null,
+      dep ? (fullDep ? { file: dep, maxBytes: MAX_JSON } : { file: dep, maxBytes: MAX_DEP_LINE, firstLine: true }) : null,
+    ];
+  }
+
+  /** Digests the units of one chunk whose walks are held; returns them in plan order, vanished units left out. */
+  async chunk(units: readonly UnitPlan[], direct: readonly WalkResult[], pid: string, afterStage: () => void): Promise<Draft[]> {
+    const staged: Staged[] = [];
+    let k = 0;
+    for (const u of units) {
+      const s = this.stage(u, isDirect(u) ? direct[k++] : undefined);
+      if (s) staged.push(s);
+    }
+    afterStage();
+    // Whatever the walk did not read (a file the inline rules did not cover, or read another way) is read now.
+    const reqs: ReadRequest[] = [];
+    const wanted = staged.map((s) =>
+      this.needs(s).map((n) => {
+        if (!n) return null;
+        const have = inlined(n.file, n);
+        if (have) return { maxBytes: n.maxBytes, result: have as ReadResult | null, slot: -1 };
+        const req: ReadRequest = n.firstLine ? { path: filePath(n.file), maxBytes: n.maxBytes, firstLine: true } : { path: filePath(n.file), maxBytes: n.maxBytes };
+        return { maxBytes: n.maxBytes, result: null, slot: reqs.push(req) - 1 };
+      }),
+    );
+    const contents = reqs.length ? await this.walker.read(reqs) : [];
+    return staged.map((s, i) => {
+      const [h, j, d] = wanted[i]!.map((w) => (w ? readContent(w.maxBytes, w.slot >= 0 ? contents[w.slot] : w.result) : null));
+      return this.decode(s, h ?? null, j ?? null, d ?? null, pid);
     });
   }
-  return drafts;
-}
 
-function decodeUnit(p: StagedUnit, hashText: Text, jsonText: Text, depText: Text): DraftUnit {
-  const problems: string[] = [];
-  let fingerprintHash: string | null = null;
-  let lastBuildFailed = false;
-  if (p.id.hashFile) {
-    if (p.id.hashFile.size === 0) lastBuildFailed = true;
-    if (hashText && 'text' in hashText) {
-      const h = parseHashFile(Buffer.from(hashText.text));
-      if (h.state === 'ok') fingerprintHash = h.hash;
-      else if (h.state === 'invalid') problems.push(`hash file: ${h.reason}`);
-    } else if (hashText) problems.push(`hash file ${hashText.error}`);
-  } else {
-    problems.push(p.fingerprintDir ? 'fingerprint folder has no hash file' : 'no fingerprint folder (pieces of a unit cargo no longer tracks)');
-  }
-  let features: string[] | null = null;
-  let rustc: string | null = null;
-  let deps: { name: string; hashHex: string }[] = [];
-  let precalculated: string | null = null;
-  if (jsonText && 'text' in jsonText) {
-    const f = parseFeatures(jsonText.text);
-    features = f.features;
-    rustc = f.rustc;
-    deps = f.deps;
-    precalculated = f.precalculated;
-    if (f.problem) problems.push(f.problem);
-  } else if (jsonText) problems.push(`fingerprint JSON ${jsonText.error}`);
-  let version: string | null = p.member;
-  let source: PackageSource | null = p.member !== null ? { kind: 'path', detail: null } : null;
-  let mode = p.id.mode;
-  if (depText && 'text' in depText) {
-    if (p.id.checkFromOutputs && linkedRuleIn(depText.text)) mode = 'build';
-    let line = depText.text.split('\n', 1)[0] ?? '';
-    // A cut-off line ends in a partial path: drop it.
-    if (depText.truncated && !depText.text.includes('\n')) line = line.slice(0, Math.max(line.lastIndexOf(' '), 0));
-    try {
-      const parsed = parseRustcDepInfoLine(line);
-      const origin = packageOrigin(parsed.sources, p.plan.package);
-      version = origin.version;
-      source = origin.source;
-    } catch (e) {
-      problems.push(`rustc dep-info: ${(e as Error).message}`);
+  private decode(p: Staged, hashText: Content, jsonText: Content, depText: Content, pid: string): Draft {
+    const I = this.intern;
+    const problems: string[] = [];
+    let fingerprintHash: string | null = null;
+    let lastBuildFailed = false;
+    if (p.id.hashFile) {
+      if (p.id.hashFile.size === 0) lastBuildFailed = true;
+      if (hashText && 'data' in hashText) {
+        // Bytes that are not ASCII go through UTF-8 text first, as they always have (it shows in the reason).
+        const d = hashText.data;
+        const h = parseHashFile(d.every((x) => x < 0x80) ? d : Buffer.from(d.toString('utf8')));
+        if (h.state === 'ok') fingerprintHash = h.hash;
+        else if (h.state === 'invalid') problems.push(`hash file: ${h.reason}`);
+      } else if (hashText) problems.push(`hash file ${hashText.error}`);
+    } else {
+      problems.push(p.files.fingerprintDir ? 'fingerprint folder has no hash file' : 'no fingerprint folder (pieces of a unit cargo no longer tracks)');
     }
-  }
-  if (version === null && precalculated !== null && SEMVER.test(precalculated)) version = precalculated;
-  return { staged: p, problems, fingerprintHash, lastBuildFailed, features, rustc, deps, version, source, mode };
-}
-
-function finalizeUnits(drafts: readonly DraftUnit[], pid: string): Unit[] {
-  const byHash = new Map<string, { version: string | null; source: PackageSource | null }>();
-  for (const d of drafts) if (d.fingerprintHash) byHash.set(d.fingerprintHash, { version: d.version, source: d.source });
-  // A package has one lib target: when any of its lib units is a proc-macro (a hashed `.so`), or cargo
-  // metadata says so, its check units (`.rmeta` only) are proc-macros too.
-  const procMacros = new Set(drafts.filter((d) => d.staged.id.kind === 'proc-macro' || d.staged.procMacro).map((d) => d.staged.plan.package));
-  return drafts.map((d) => {
-    let { version, source } = d;
-    if (version === null || source === null) {
-      // A build-script run has no `.d`: it inherits from the script it runs (its `build_script_build` dep).
-      for (const dep of d.deps) {
-        const o = byHash.get(dep.hashHex);
-        if (dep.name === 'build_script_build' && o) {
-          version ??= o.version;
-          source ??= o.source;
-        }
+    let features: readonly string[] | null = null;
+    let rustc: string | null = null;
+    let deps: readonly { readonly name: string; readonly fingerprint: string }[] = [];
+    let precalculated: string | null = null;
+    if (jsonText && 'data' in jsonText) {
+      const f = parseFeatures(jsonText.data.toString('utf8'));
+      features = f.features ? I.list(0, f.features, f.featuresRaw) : null;
+      rustc = I.str(2, f.rustc);
+      deps = f.deps.map((x) => I.dep(x.name, x.hashHex));
+      precalculated = f.precalculated;
+      if (f.problem) problems.push(f.problem);
+    } else if (jsonText) problems.push(`fingerprint JSON ${jsonText.error}`);
+    const member = this.members.versions.get(p.plan.package) ?? null;
+    let version: string | null = member;
+    let source: PackageSource | null = member !== null ? { kind: 'path', detail: null } : null;
+    let mode = p.id.mode;
+    if (depText && 'data' in depText) {
+      const text = depText.data.toString('utf8');
+      if (p.id.checkFromOutputs && linkedRuleIn(text)) mode = 'build';
+      let line = text.split('\n', 1)[0] ?? '';
+      // A cut-off line ends in a partial path: drop it.
+      if (depText.truncated && !text.includes('\n')) line = line.slice(0, Math.max(line.lastIndexOf(' '), 0));
+      try {
+        const parsed = parseRustcDepInfoLine(line);
+        const origin = packageOrigin(parsed.sources, p.plan.package);
+        version = origin.version;
+        source = origin.source;
+      } catch (e) {
+        problems.push(`rustc dep-info: ${(e as Error).message}`);
       }
     }
-    const p = d.staged;
-    const pkg = p.guessedPackage;
-    return {
-      id: unitId(pid, pkg, p.plan.hash, p.plan.layout),
+    if (version === null && precalculated !== null && SEMVER.test(precalculated)) version = precalculated;
+    const plan = p.plan;
+    // The plan's package name is one string for all the units of a package already.
+    const pkg = plan.package || I.str(0, guessPackage(p.files));
+    const unit: Mutable<Unit> = {
+      id: unitId(pid, pkg, plan.hash, plan.layout),
       package: pkg,
-      hash: p.plan.hash,
-      layout: p.plan.layout,
-      kind: p.id.kind === 'lib' && procMacros.has(p.plan.package) ? 'proc-macro' : p.id.kind,
-      mode: d.mode,
-      target: p.id.target,
-      features: d.features,
-      version,
-      source,
-      paths: p.plan.paths.map((x) => x.path),
+      hash: plan.hash,
+      layout: plan.layout,
+      kind: p.id.kind,
+      mode,
+      target: I.str(4, p.id.target),
+      features,
+      version: I.str(1, version),
+      source: I.source(source),
+      paths: plan.paths.length === 1 ? [plan.paths[0]!.path] : plan.paths.map((x) => x.path),
       parts: p.parts,
-      bytes: p.bytes,
-      freedBytes: p.freed,
-      builtAt: p.builtAt,
-      lastBuildFailed: d.lastBuildFailed,
-      fingerprintHash: d.fingerprintHash,
-      rustc: d.rustc,
-      deps: d.deps.map((x) => ({ name: x.name, fingerprint: x.hashHex })),
-      fingerprintFiles: p.id.names,
+      bytes: 0,
+      freedBytes: 0,
+      builtAt: builtAt(p.files, p.id),
+      lastBuildFailed,
+      fingerprintHash,
+      rustc,
+      deps,
+      fingerprintFiles: I.list(1, p.id.names, p.id.names.join('/')),
       stale: [],
-      problems: d.problems,
+      problems,
     };
+    const m = union([p.measure]);
+    unit.bytes = m.bytes;
+    unit.freedBytes = m.freed;
+    return {
+      unit,
+      plan,
+      measure: p.measure,
+      procMacro: p.id.kind === 'proc-macro' || this.members.procMacros.has(plan.package),
+      pending: version === null || source === null,
+    };
+  }
+}
+
+/** What only a profile's units together tell: versions inherited by build-script runs, proc-macro check units. */
+function finalizeUnits(drafts: readonly Draft[]): Unit[] {
+  const byHash = new Map<string, Unit>();
+  for (const d of drafts) if (d.unit.fingerprintHash) byHash.set(d.unit.fingerprintHash, d.unit);
+  // A package has one lib target: when any of its lib units is a proc-macro (a hashed `.so`), or cargo
+  // metadata says so, its check units (`.rmeta` only) are proc-macros too.
+  const procMacros = new Set<string>();
+  for (const d of drafts) if (d.procMacro) procMacros.add(d.plan.package);
+  const inherited = new Map<Draft, { version: string | null; source: PackageSource | null }>();
+  for (const d of drafts) {
+    if (!d.pending) continue;
+    let { version, source } = d.unit;
+    // A build-script run has no `.d`: it inherits from the script it runs (its `build_script_build` dep).
+    for (const dep of d.unit.deps) {
+      const o = byHash.get(dep.fingerprint);
+      if (dep.name === 'build_script_build' && o) {
+        version ??= o.version;
+        source ??= o.source;
+      }
+    }
+    inherited.set(d, { version, source });
+  }
+  // Applied after the loop, so that every unit inherits from what its script decoded, never from another inheritor.
+  for (const [d, v] of inherited) {
+    d.unit.version = v.version;
+    d.unit.source = v.source;
+  }
+  return drafts.map((d) => {
+    if (d.unit.kind === 'lib' && procMacros.has(d.plan.package)) d.unit.kind = 'proc-macro';
+    return d.unit;
   });
 }
+
+// ------------------------------------------------------------------------------------------------------------
+// Scans
+
+/**
+ * A v2 unit is one folder, one walk: its request bypasses the Accountant (no path index, no held result), and
+ * its result goes straight to the unit's digest. Legacy units, scattered over shared folders, go through it.
+ */
+const isDirect = (u: UnitPlan): boolean => u.layout === 'v2' && u.paths.length === 1 && !u.paths[0]!.within;
+
+/** One step of a scan: a chunk of a profile's units, or a chunk of its incremental folders. */
+type Job =
+  | {
+      readonly kind: 'units';
+      readonly profile: number;
+      readonly units: readonly UnitPlan[];
+      /** The walks of the chunk's direct units, in order; their results once walked. */
+      readonly direct: readonly WalkRequest[];
+      results: readonly WalkResult[];
+    }
+  | { readonly kind: 'incremental'; readonly profile: number; readonly crates: readonly { readonly ip: IncrementalPlan; readonly planned: PlannedPath }[] };
+
+/** What a job walks through the Accountant. */
+const jobPaths = (j: Job): PlannedPath[] =>
+  j.kind === 'units' ? j.units.flatMap((u) => (isDirect(u) ? [] : u.paths.filter((p) => !p.within))) : j.crates.map((c) => c.planned);
+
+function walkJob(acc: Accountant, j: Job | undefined, first: readonly PlannedPath[] = []): Promise<void> {
+  if (!j) return acc.walk(first).then(() => undefined);
+  const paths = first.length ? [...first, ...jobPaths(j)] : jobPaths(j);
+  if (j.kind !== 'units') return acc.walk(paths).then(() => undefined);
+  return acc.walk(paths, j.direct).then((rs) => {
+    j.results = rs;
+  });
+}
+
+/**
+ * Runs jobs in order with the walks of the next ones already sent: the walker measures ahead while the
+ * JavaScript side decodes, and only a few chunks of walk results are ever held at once.
+ */
+async function runJobs(jobs: readonly Job[], acc: Accountant, run: (j: Job) => Promise<void>, first: readonly PlannedPath[] = []): Promise<void> {
+  const AHEAD = 1;
+  const walks: Promise<void>[] = [];
+  const send = (k: number): void => {
+    const j = jobs[k];
+    if (j && !walks[k]) walks[k] = walkJob(acc, j);
+  };
+  // `first` (buckets and shared folders) goes in one batch with the first job: one round trip less, which is
+  // most of a small build dir's scan.
+  const firstWalk = walkJob(acc, jobs[0], first);
+  walks[0] = firstWalk;
+  for (let k = 0; k < jobs.length; k++) {
+    for (let a = 0; a <= AHEAD; a++) send(k + a);
+    await walks[k];
+    await run(jobs[k]!);
+    delete walks[k];
+  }
+  await firstWalk; // with no job at all, the buckets' walk is still what the totals need
+}
+
+function unitJobs(units: readonly UnitPlan[], profile: number): Job[] {
+  const jobs: Job[] = [];
+  // The first chunk is small, so that decoding starts soon after the walk does.
+  for (let i = 0, n = CHUNK / 4; i < units.length; i += n, n = CHUNK) {
+    const chunk = units.slice(i, i + n);
+    const direct = chunk.filter(isDirect).map((u): WalkRequest => ({ path: u.paths[0]!.path, depth: u.paths[0]!.depth, inline: V2_UNIT_RULES }));
+    jobs.push({ kind: 'units', profile, units: chunk, direct, results: [] });
+  }
+  return jobs;
+}
+
+function incrementalJobs(crates: readonly { ip: IncrementalPlan; planned: PlannedPath }[], profile: number): Job[] {
+  const jobs: Job[] = [];
+  for (let i = 0; i < crates.length; i += CHUNK) jobs.push({ kind: 'incremental', profile, crates: crates.slice(i, i + CHUNK) });
+  return jobs;
+}
+
+/** Units, packages and incremental folders of one profile, as they are digested. */
+class ProfileState {
+  readonly drafts: Draft[] = [];
+  readonly incremental: IncrementalCrate[] = [];
+  readonly incrementalMeasures: Measure[] = [];
+}
+
+async function runProfileJobs(
+  jobs: readonly Job[],
+  states: readonly ProfileState[],
+  acc: Accountant,
+  digester: UnitDigester,
+  pids: readonly string[],
+  first: readonly PlannedPath[],
+): Promise<void> {
+  await runJobs(jobs, acc, async (j) => {
+    const st = states[j.profile]!;
+    const paths = jobPaths(j);
+    if (j.kind === 'units') {
+      const direct = j.results;
+      j.results = [];
+      st.drafts.push(...(await digester.chunk(j.units, direct, pids[j.profile]!, () => acc.release(paths, false))));
+    } else {
+      for (const c of j.crates) {
+        st.incremental.push(decodeIncremental(c.ip, c.planned, acc));
+        st.incrementalMeasures.push(acc.measureOf(c.planned, false));
+      }
+      acc.release(paths, false);
+    }
+  }, first);
+}
+
+const incrementalPlanned = (ip: IncrementalPlan): PlannedPath => ({ path: ip.path, part: 'other', depth: 1 });
 
 /**
  * Measures and decodes one partial plan (layout.ts `planPackages`): the units of a few packages and their
@@ -591,20 +1124,15 @@ export async function scanPartial(
 ): Promise<{ units: Unit[]; incremental: IncrementalCrate[]; problems: ScanProblem[] }> {
   const problems: ScanProblem[] = [];
   const acc = new Accountant(opts.walker, problems);
-  const incremental = pp.incremental.map((ip) => ({ ip, planned: { path: ip.path, part: 'other', depth: 1 } as PlannedPath }));
-  for (const p of [...pp.shared, ...pp.units.flatMap((u) => u.paths), ...incremental.map((i) => i.planned)]) if (!p.within) acc.request(p);
-  await acc.walk(pp.shared);
-  const members: MemberInfo = {
-    versions: new Map((opts.members ?? []).map((m) => [m.name, m.version])),
-    procMacros: new Set((opts.members ?? []).filter((m) => m.procMacro).map((m) => m.name)),
-  };
-  const drafts = await digestUnits(pp.units, acc, opts.walker, members);
-  await acc.walk(incremental.map((i) => i.planned));
-  return {
-    units: finalizeUnits(drafts, profileId(buildDir, pp.platform, pp.name)),
-    incremental: incremental.map((i) => decodeIncremental(i.ip, i.planned, acc)),
-    problems,
-  };
+  const crates = pp.incremental.map((ip) => ({ ip, planned: incrementalPlanned(ip) }));
+  for (const p of pp.shared) if (!p.within) acc.request(p, null);
+  for (const u of pp.units) if (!isDirect(u)) for (const p of u.paths) if (!p.within) acc.request(p, u.layout);
+  for (const c of crates) acc.request(c.planned, null);
+  const digester = new UnitDigester(acc, opts.walker, opts.members);
+  const pid = profileId(buildDir, pp.platform, pp.name);
+  const state = new ProfileState();
+  await runProfileJobs([...unitJobs(pp.units, 0), ...incrementalJobs(crates, 0)], [state], acc, digester, [pid], pp.shared);
+  return { units: finalizeUnits(state.drafts), incremental: state.incremental, problems };
 }
 
 export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], opts: ScanOptions): Promise<ScanResult> {
@@ -621,69 +1149,63 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
   for (const { plan } of plans) problems.push(...plan.problems);
 
   const acc = new Accountant(opts.walker, problems);
-  // Measures are cached per planned path object: one object per incremental folder, made once.
-  const incrementalPaths = new Map<IncrementalPlan, PlannedPath>();
-  const incrementalPath = (i: IncrementalPlan): PlannedPath => {
-    let p = incrementalPaths.get(i);
-    if (!p) incrementalPaths.set(i, (p = { path: i.path, part: 'other', depth: 1 }));
-    return p;
-  };
-  // Shared requests (legacy `deps/`) are only walked: their entries are counted through units and buckets.
-  const allPaths = (pp: ProfilePlan): PlannedPath[] => [
-    ...pp.units.flatMap((u) => u.paths),
-    ...pp.incremental.map(incrementalPath),
-    ...pp.buckets.flatMap((b) => b.paths),
-  ];
+  const profiles = plans.flatMap(({ plan }) => plan.profiles.map((pp) => ({ plan, pp })));
+  const crates = profiles.map(({ pp }) => pp.incremental.map((ip) => ({ ip, planned: incrementalPlanned(ip) })));
   for (const { plan } of plans) {
-    for (const pp of plan.profiles) for (const p of [...pp.shared, ...allPaths(pp)]) if (!p.within) acc.request(p);
-    for (const b of plan.buckets) for (const p of b.paths) if (!p.within) acc.request(p);
+    for (const b of plan.buckets) for (const p of b.paths) if (!p.within) acc.request(p, null);
   }
-  // Buckets and shared folders first (few requests); they stay walked until the end.
-  await acc.walk(plans.flatMap(({ plan }) => [...plan.buckets.flatMap((b) => b.paths), ...plan.profiles.flatMap((pp) => [...pp.shared, ...pp.buckets.flatMap((b) => b.paths)])]));
+  profiles.forEach(({ pp }, i) => {
+    for (const p of pp.shared) if (!p.within) acc.request(p, null);
+    for (const b of pp.buckets) for (const p of b.paths) if (!p.within) acc.request(p, null);
+    for (const u of pp.units) if (!isDirect(u)) for (const p of u.paths) if (!p.within) acc.request(p, u.layout);
+    for (const c of crates[i]!) acc.request(c.planned, null);
+  });
+  // Buckets and shared folders are walked with the first job (few requests); they stay walked until the end.
+  const first = plans.flatMap(({ plan }) => [...plan.buckets.flatMap((b) => b.paths), ...plan.profiles.flatMap((pp) => [...pp.shared, ...pp.buckets.flatMap((b) => b.paths)])]);
 
-  const members: MemberInfo = {
-    versions: new Map((opts.members ?? []).map((m) => [m.name, m.version])),
-    procMacros: new Set((opts.members ?? []).filter((m) => m.procMacro).map((m) => m.name)),
-  };
+  const digester = new UnitDigester(acc, opts.walker, opts.members);
+  const states = profiles.map(() => new ProfileState());
+  const pids = profiles.map(({ plan, pp }) => profileId(plan.path, pp.platform, pp.name));
+  // One stream of jobs over every profile, so that the walker never waits between two profiles.
+  const jobs = profiles.flatMap(({ pp }, i) => [...unitJobs(pp.units, i), ...incrementalJobs(crates[i]!, i)]);
+  await runProfileJobs(jobs, states, acc, digester, pids, first);
+
   const buildDirs: BuildDir[] = [];
+  let k = 0;
   for (const { loc, plan } of plans) {
-    const profiles: Profile[] = [];
+    const out: Profile[] = [];
+    const measures: Measure[] = [];
     for (const pp of plan.profiles) {
-      const pid = profileId(plan.path, pp.platform, pp.name);
-      const drafts = await digestUnits(pp.units, acc, opts.walker, members);
-      const units = finalizeUnits(drafts, pid);
-      const incremental: IncrementalCrate[] = [];
-      for (let i = 0; i < pp.incremental.length; i += CHUNK) {
-        const chunk = pp.incremental.slice(i, i + CHUNK).map((ip) => ({ ip, planned: incrementalPath(ip) }));
-        await acc.walk(chunk.map((c) => c.planned));
-        for (const c of chunk) incremental.push(decodeIncremental(c.ip, c.planned, acc));
-        acc.release(chunk.map((c) => c.planned));
-      }
-      const other: Bucket[] = pp.buckets.map((b) => ({ name: b.name, paths: b.paths.map((p) => p.path), bytes: acc.measure(b.paths).bytes }));
-      profiles.push({
+      const st = states[k]!;
+      const pid = pids[k++]!;
+      const units = finalizeUnits(st.drafts);
+      const bucketMeasures = pp.buckets.flatMap((b) => b.paths.map((p) => acc.measureOf(p)));
+      const all = [...st.drafts.map((d) => d.measure), ...st.incrementalMeasures, ...bucketMeasures];
+      measures.push(...all);
+      out.push({
         id: pid,
         name: pp.name,
         platform: pp.platform,
         path: pp.path,
         layouts: pp.layouts,
         units,
-        packages: summarizePackages(units, drafts, acc),
-        incremental,
-        other,
-        bytes: acc.measure(allPaths(pp)).bytes,
+        packages: summarizePackages(st.drafts),
+        incremental: st.incremental,
+        other: pp.buckets.map((b): Bucket => ({ name: b.name, paths: b.paths.map((p) => p.path), bytes: acc.measure(b.paths).bytes })),
+        bytes: union(all).bytes,
         locks: pp.locks,
       });
     }
-    const everything = [...plan.profiles.flatMap(allPaths), ...plan.buckets.flatMap((b) => b.paths)];
+    measures.push(...plan.buckets.flatMap((b) => b.paths.map((p) => acc.measureOf(p))));
     buildDirs.push({
       id: plan.path,
       path: plan.path,
       role: loc.role,
       discovery: loc.discovery,
       exists: plan.exists,
-      profiles,
+      profiles: out,
       other: plan.buckets.map((b) => ({ name: b.name, paths: b.paths.map((p) => p.path), bytes: acc.measure(b.paths).bytes })),
-      bytes: acc.measure(everything).bytes,
+      bytes: union(measures).bytes,
     });
   }
   return { workspaceRoot: opts.workspaceRoot ?? null, buildDirs, problems, walker: opts.walker.name };
@@ -707,22 +1229,6 @@ function guessPackage(files: UnitFiles): string {
   return o.replace(/^lib/, '').replace(/-[0-9a-f]{16}.*$/, '') || '(unknown)';
 }
 
-function partsOf(plan: UnitPlan, acc: Accountant): UnitPart[] {
-  if (plan.layout === 'v2') {
-    const unitDir = plan.paths[0];
-    if (!unitDir) return [];
-    const at = acc.locate(unitDir);
-    const present = new Set((at?.result.entries ?? []).filter((e) => e.rel !== '' && !e.rel.includes('/')).map((e) => e.rel));
-    return (['fingerprint', 'out', 'run', 'artifact'] as const)
-      .filter((name) => present.has(name))
-      .map((name) => {
-        const inside: PlannedPath = { path: path.join(unitDir.path, name), part: name, depth: 0, within: { request: unitDir.path, rel: name } };
-        return { name, path: inside.path, bytes: acc.measure([inside]).bytes };
-      });
-  }
-  return plan.paths.map((x) => ({ name: x.part, path: x.path, bytes: acc.measure([x]).bytes }));
-}
-
 function decodeIncremental(ip: IncrementalPlan, planned: PlannedPath, acc: Accountant): IncrementalCrate {
   const at = acc.locate(planned);
   const sessions: IncrementalSession[] = [];
@@ -732,20 +1238,21 @@ function decodeIncremental(ip: IncrementalPlan, planned: PlannedPath, acc: Accou
     if (!s || s.lock || e.type !== 'd') continue;
     sessions.push({ name: e.rel, path: path.join(ip.path, e.rel), bytes: e.bytes, startedAt: s.startedAt, working: s.working });
   }
-  return { crate: ip.crate, path: ip.path, bytes: acc.measure([planned]).bytes, sessions };
+  return { crate: ip.crate, path: ip.path, bytes: union([acc.measureOf(planned, false)]).bytes, sessions };
 }
 
-function summarizePackages(units: readonly Unit[], drafts: readonly DraftUnit[], acc: Accountant): PackageSummary[] {
-  const byPkg = new Map<string, { ids: string[]; paths: PlannedPath[] }>();
-  units.forEach((u, i) => {
+function summarizePackages(drafts: readonly Draft[]): PackageSummary[] {
+  const byPkg = new Map<string, { ids: string[]; measures: Measure[] }>();
+  for (const d of drafts) {
+    const u = d.unit;
     let g = byPkg.get(u.package);
-    if (!g) byPkg.set(u.package, (g = { ids: [], paths: [] }));
+    if (!g) byPkg.set(u.package, (g = { ids: [], measures: [] }));
     g.ids.push(u.id);
-    g.paths.push(...(drafts[i]?.staged.plan.paths ?? []));
-  });
+    g.measures.push(d.measure);
+  }
   return [...byPkg.entries()]
     .map(([name, g]) => {
-      const m = acc.measure(g.paths);
+      const m = union(g.measures);
       return { name, bytes: m.bytes, freedBytes: m.freed, unitIds: g.ids };
     })
     .sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : 1));

@@ -480,15 +480,11 @@ export function analyzeStaleness(scan: ScanResult, ctx: StaleContext): StaleAnal
       const unitReasons = (u: Unit): StaleReason[] => acc.reasons.get(u.id) ?? [];
       // A failed unit is compiled again at the next build and reuses its incremental data: it counts as current.
       const current = p.units.filter((u) => !unitReasons(u).some((x) => STRONG.has(x.reason)));
-      const byCrate = new Map<string, Unit[]>();
-      for (const u of current) {
-        const c = crateOf(u);
-        const a = byCrate.get(c);
-        if (a) a.push(u);
-        else byCrate.set(c, [u]);
-      }
+      const byCrate = groupByCrate(current);
+      // Every unit by crate too (an orphaned folder names why its units are stale): one pass, not one per folder.
+      const allByCrate = groupByCrate(p.units);
       for (const c of p.incremental) {
-        const reasons = incrementalReasons(c, p, byCrate.get(c.crate) ?? [], unitReasons, cutoff, now);
+        const reasons = incrementalReasons(c, allByCrate.get(c.crate) ?? [], byCrate.get(c.crate) ?? [], unitReasons, cutoff, now);
         incremental.set(c.path, reasons.folder);
         if (reasons.folder.length) {
           itemsHere.push({ id: c.path, kind: 'incremental', label: `incremental ${path.basename(c.path)}`, buildDir: b.path, profileId: p.id, profilePath: p.path, paths: [c.path], bytes: c.bytes, freedBytes: c.bytes, reasons: reasons.folder });
@@ -657,9 +653,20 @@ function usability(refs: readonly Ref[], byFingerprint: ReadonlyMap<string, Ref[
   return memo;
 }
 
+function groupByCrate(units: readonly Unit[]): Map<string, Unit[]> {
+  const byCrate = new Map<string, Unit[]>();
+  for (const u of units) {
+    const c = crateOf(u);
+    const a = byCrate.get(c);
+    if (a) a.push(u);
+    else byCrate.set(c, [u]);
+  }
+  return byCrate;
+}
+
 function incrementalReasons(
   c: IncrementalCrate,
-  p: Profile,
+  all: readonly Unit[],
   current: readonly Unit[],
   unitReasons: (u: Unit) => StaleReason[],
   cutoff: number | null,
@@ -669,7 +676,6 @@ function incrementalReasons(
   const sessions: Omit<StaleItem, 'buildDir' | 'profileId' | 'profilePath'>[] = [];
   const newestSession = c.sessions.reduce<number | null>((m, s) => (s.startedAt !== null && (m === null || s.startedAt > m) ? s.startedAt : m), null);
   if (current.length === 0) {
-    const all = p.units.filter((u) => crateOf(u) === c.crate);
     const why = all.length
       ? `its ${all.length} unit${all.length === 1 ? ' is' : 's are'} stale (${[...new Set(all.flatMap((u) => unitReasons(u).map((r) => r.reason)))].join(', ')})`
       : 'no unit of that crate is left in this profile folder';

@@ -17,6 +17,32 @@ export interface WalkRequest {
    * whole subtree folded into one entry; n = entries down to n levels below the path, each with its subtree.
    */
   readonly depth: number;
+  /**
+   * Small files to read during the walk, so that a caller needing a few of them per request gets them in the same
+   * round trip. They apply to the regular files the walk lists (levels up to `depth`, the request path included):
+   * the first rule whose glob matches a file's rel decides. Results go in `WalkResult.inline`.
+   */
+  readonly inline?: readonly InlineRule[];
+}
+
+export interface InlineRule {
+  /**
+   * Matched against `rel` segment by segment (same number of '/'-separated segments); `*` matches any run of
+   * characters inside one segment. No other wildcard.
+   */
+  readonly glob: string;
+  /** As ReadRequest: read at most this many bytes, optionally stopping at the first '\n'. */
+  readonly maxBytes: number;
+  readonly firstLine?: boolean;
+  /** Matching files are not read (a rule placed first to keep them from the rules after it). */
+  readonly skip?: boolean;
+}
+
+export interface InlineFile {
+  readonly rel: string;
+  /** Index in the request's `inline` of the rule that read it. */
+  readonly rule: number;
+  readonly content: ReadResult;
 }
 
 export interface WalkEntry {
@@ -58,6 +84,8 @@ export interface WalkResult {
   readonly links: readonly WalkLink[];
   /** Subtrees that vanished or could not be read; their bytes are simply not counted. */
   readonly errors: readonly WalkError[];
+  /** Files read by the request's inline rules, in pre-order; absent when none was. */
+  readonly inline?: readonly InlineFile[];
 }
 
 export interface ReadRequest {
@@ -79,4 +107,35 @@ export interface Walker {
   /** Results come back in request order. Symlinks are not followed (a symlink gives code 'ELOOP'). */
   read(requests: readonly ReadRequest[]): Promise<ReadResult[]>;
   close(): void;
+}
+
+/** The glob semantics of InlineRule, shared by both walkers. */
+export function globMatch(glob: string, rel: string): boolean {
+  const g = glob.split('/');
+  const r = rel.split('/');
+  if (g.length !== r.length) return false;
+  for (let i = 0; i < g.length; i++) if (!segmentMatch(g[i]!, r[i]!)) return false;
+  return true;
+}
+
+function segmentMatch(p: string, s: string): boolean {
+  // Greedy with one backtrack point: enough for a pattern whose only wildcard is `*`.
+  let pi = 0;
+  let si = 0;
+  let starP = -1;
+  let starS = 0;
+  while (si < s.length) {
+    if (pi < p.length && p.charCodeAt(pi) === 42 /* * */) {
+      starP = pi++;
+      starS = si;
+    } else if (pi < p.length && p.charCodeAt(pi) === s.charCodeAt(si)) {
+      pi++;
+      si++;
+    } else if (starP >= 0) {
+      pi = starP + 1;
+      si = ++starS;
+    } else return false;
+  }
+  while (pi < p.length && p.charCodeAt(pi) === 42) pi++;
+  return pi === p.length;
 }

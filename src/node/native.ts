@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { EntryType, ReadRequest, ReadResult, WalkEntry, WalkError, WalkLink, WalkRequest, WalkResult, Walker } from '../core/walk';
+import type { EntryType, InlineFile, ReadRequest, ReadResult, WalkEntry, WalkError, WalkLink, WalkRequest, WalkResult, Walker } from '../core/walk';
 
-const PROTOCOL = 1;
+const PROTOCOL = 2;
 const HEADER = 9; // u8 tag, u32 index, u32 body length
 const U32 = 4294967296;
 const MAX_DEPTH = 0x7fffffff;
@@ -94,6 +94,8 @@ export class NativeWalker implements Walker {
 
   walk(requests: readonly WalkRequest[]): Promise<WalkResult[]> {
     if (requests.length === 0) return Promise.resolve([]);
+    // The rule count is one byte on the wire.
+    if (requests.some((r) => (r.inline?.length ?? 0) > 255)) return Promise.reject(new RangeError('at most 255 inline rules per walk request'));
     return new Promise((resolve, reject) => {
       this.enqueue({ kind: 'walk', reqs: requests, results: new Array<WalkResult>(requests.length), remaining: requests.length, resolve, reject });
     });
@@ -143,7 +145,12 @@ export class NativeWalker implements Walker {
     let size = 1;
     for (const c of calls) {
       n += c.reqs.length;
-      for (const r of c.reqs) size += (c.kind === 'walk' ? 9 : 10) + Buffer.byteLength(r.path, 'utf8');
+      if (c.kind === 'walk') {
+        for (const r of c.reqs) {
+          size += 10 + Buffer.byteLength(r.path, 'utf8');
+          for (const rule of r.inline ?? []) size += 9 + Buffer.byteLength(rule.glob, 'utf8');
+        }
+      } else for (const r of c.reqs) size += 10 + Buffer.byteLength(r.path, 'utf8');
     }
     const buf = Buffer.allocUnsafe(size);
     const slotCall = new Array<Call>(n);
@@ -159,6 +166,13 @@ export class NativeWalker implements Walker {
           o = buf.writeUInt8(0x57, o); // 'W'
           o = buf.writeInt32LE(clampDepth(r.depth), o);
           o = writePath(buf, o, r.path);
+          const rules = r.inline ?? [];
+          o = buf.writeUInt8(rules.length, o);
+          for (const rule of rules) {
+            o = buf.writeUInt32LE(clampU32(rule.maxBytes), o);
+            o = buf.writeUInt8((rule.firstLine ? 1 : 0) | (rule.skip ? 2 : 0), o);
+            o = writePath(buf, o, rule.glob);
+          }
         } else {
           const r = c.reqs[i]!;
           o = buf.writeUInt8(0x52, o); // 'R'
@@ -296,8 +310,22 @@ function u64(b: Buffer, o: number): number {
 
 const TYPES: Record<number, EntryType> = { 0x64: 'd', 0x66: 'f', 0x6c: 'l', 0x6f: 'o' };
 
+/**
+ * The record's bytes as one Latin-1 string: an ASCII name (nearly all of them) is then a substring of it, which
+ * costs far less than decoding each name on its own; other names are decoded as UTF-8.
+ */
+function namesOf(b: Buffer): (start: number, end: number) => string {
+  let all: string | null = null;
+  return (start, end) => {
+    for (let i = start; i < end; i++) if (b[i]! >= 0x80) return b.toString('utf8', start, end);
+    all ??= b.toString('latin1');
+    return all.slice(start, end);
+  };
+}
+
 function decodeWalk(b: Buffer): WalkResult {
   let o = 0;
+  const name = namesOf(b);
   const nEnt = b.readUInt32LE(o);
   o += 4;
   const entries = new Array<WalkEntry>(nEnt);
@@ -308,7 +336,7 @@ function decodeWalk(b: Buffer): WalkResult {
     const end = o + 45 + relLen;
     if (end > b.length) throw new RangeError('entry past the end of its record');
     entries[k] = {
-      rel: relLen === 0 ? '' : b.toString('utf8', o + 45, end),
+      rel: relLen === 0 ? '' : name(o + 45, end),
       type,
       bytes: u64(b, o + 1),
       count: u64(b, o + 9),
@@ -323,7 +351,7 @@ function decodeWalk(b: Buffer): WalkResult {
   const links = new Array<WalkLink>(nLnk);
   for (let k = 0; k < nLnk; k++) {
     const relLen = b.readUInt32LE(o);
-    const rel = b.toString('utf8', o + 4, o + 4 + relLen);
+    const rel = name(o + 4, o + 4 + relLen);
     o += 4 + relLen;
     const keyLen = b.readUInt32LE(o);
     const key = b.toString('latin1', o + 4, o + 4 + keyLen);
@@ -342,8 +370,28 @@ function decodeWalk(b: Buffer): WalkResult {
     errors[k] = { rel, code: b.toString('latin1', o + 4, o + 4 + codeLen) };
     o += 4 + codeLen;
   }
+  const nInl = b.readUInt32LE(o);
+  o += 4;
+  let inline: InlineFile[] | null = null;
+  if (nInl > 0) {
+    inline = new Array<InlineFile>(nInl);
+    for (let k = 0; k < nInl; k++) {
+      const relLen = b.readUInt32LE(o);
+      const rel = name(o + 4, o + 4 + relLen);
+      o += 4 + relLen;
+      const rule = b[o]!;
+      const ok = b[o + 1] === 1;
+      const len = b.readUInt32LE(o + 2);
+      const end = o + 6 + len;
+      if (end > b.length) throw new RangeError('inline content past the end of its record');
+      // Copied: the record may be a slice of a large chunk that must not stay alive through a small result.
+      const content: ReadResult = ok ? { ok: true, data: Buffer.from(b.subarray(o + 6, end)) } : { ok: false, code: b.toString('latin1', o + 6, end) };
+      inline[k] = { rel, rule, content };
+      o = end;
+    }
+  }
   if (o !== b.length) throw new RangeError(`walk answer has ${b.length - o} stray bytes`);
-  return { entries, links, errors };
+  return inline ? { entries, links, errors, inline } : { entries, links, errors };
 }
 
 function decodeRead(b: Buffer): ReadResult {
