@@ -18,10 +18,10 @@ import { enclosingBuildDir } from './core/layout';
 import { unitToJson } from './core/json';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzeStaleness, readStaleEvidence, type StaleAnalysis, type StaleItem } from './core/stale';
+import type { StaleItem } from './core/stale';
+import { analyzeScan, startStaleInputs, type StaleInputs, type Staleness } from './node/staleness';
 import { executeClean, itemsForPaths, planClean, type CleanPlan, type CleanResult } from './core/clean';
 import { cargoMarkersMissing } from './core/layout';
-import { findInstalledToolchains, readCargoResolve } from './node/toolchains';
 import { createLocker } from './node/locks';
 import { createTrasher } from './node/trash';
 import type { Walker } from './core/walk';
@@ -202,7 +202,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   const walker = await createWalker({ build: true, log: (l) => err.write(l + '\n') });
   let outlineAt = 0;
   let result: ScanResult;
-  let analysis: StaleAnalysis | null = null;
+  let analysis: Staleness | null = null;
   const inputs = parsed.json && !parsed.noStale ? staleInputs(located, !parsed.noCargo) : null;
   try {
     const tScan = performance.now();
@@ -326,52 +326,20 @@ function renderHuman(r: ScanResult, notes: readonly string[], summary: boolean):
 
 const TOOL = { name: 'cargo-build-dir', version: VERSION };
 
-interface StaleInputs {
-  readonly toolchains: Awaited<ReturnType<typeof findInstalledToolchains>>;
-  readonly resolve: Awaited<ReturnType<typeof readCargoResolve>> | null;
-}
-
-/** What the analysis needs from outside the build dir: started alongside the scan, so it costs no wall time. */
+/** Toolchains and cargo's resolve, started alongside the scan (src/node/staleness.ts). */
 function staleInputs(located: Exclude<Located, { kind: 'error' }>, useCargo: boolean): Promise<StaleInputs> {
-  const root = located.kind === 'workspace' ? located.dirs.workspaceRoot : null;
-  return Promise.all([
-    findInstalledToolchains({ workspaceRoot: root, untrusted: !useCargo }),
-    root && useCargo ? readCargoResolve(root) : Promise.resolve(null),
-  ]).then(([toolchains, resolve]) => ({ toolchains, resolve }));
+  return startStaleInputs({ workspaceRoot: located.kind === 'workspace' ? located.dirs.workspaceRoot : null, useCargo });
 }
 
-/** Staleness of a scan: installed toolchains, cargo's resolve (unless cargo is off), evidence, analysis. */
-async function analyze(
-  result: ScanResult,
-  located: Exclude<Located, { kind: 'error' }>,
-  walker: Walker,
-  inputs: Promise<StaleInputs>,
-  idleDays: number | null,
-): Promise<StaleAnalysis & { extraNotes: string[] }> {
-  const members = located.dirs.members.map((m) => m.name);
-  const { toolchains: tc, resolve: r } = await inputs;
-  const extraNotes: string[] = [];
-  if (r && !r.resolve) extraNotes.push(`${r.why}: old dependency versions and feature sets are judged from the disk alone`);
-  if (!r) extraNotes.push("cargo's resolve was not read (cargo not run, or no workspace): a dependency whose version or features changed is not called superseded");
-  const evidence = await readStaleEvidence(result, walker, { members, toolchains: tc.toolchains });
-  const a = analyzeStaleness(result, {
-    toolchains: tc.toolchains,
-    toolchainNotes: tc.notes,
-    members: members.length ? members : null,
-    idleDays,
-    evidence,
-    resolve: r?.resolve ?? null,
-    legacyOptOut: !!process.env.__CARGO_TEMPORARY_BUILD_DIR_NEW_LAYOUT_OPT_OUT,
-  });
-  if (tc.toolchains) extraNotes.push(...tc.notes.map((n) => `toolchains: ${n}`));
-  return { ...a, extraNotes };
+function analyze(result: ScanResult, located: Exclude<Located, { kind: 'error' }>, walker: Walker, inputs: Promise<StaleInputs>, idleDays: number | null): Promise<Staleness> {
+  return analyzeScan(result, walker, inputs, { members: located.dirs.members.map((m) => m.name), idleDays });
 }
 
 function itemToJson(i: StaleItem): Record<string, unknown> {
   return { id: i.id, kind: i.kind, label: i.label, buildDir: i.buildDir, profile: i.profilePath, paths: i.paths, bytes: i.bytes, freedBytes: i.freedBytes, reasons: i.reasons };
 }
 
-function renderStale(a: StaleAnalysis & { extraNotes: string[] }): string {
+function renderStale(a: Staleness): string {
   const lines: string[] = [];
   const byProfile = new Map<string, StaleItem[]>();
   for (const i of a.items) {
@@ -406,7 +374,7 @@ async function staleOrClean(a: Args, out: NodeJS.WritableStream, err: NodeJS.Wri
   }
   if (a.walker === 'node') process.env.CARGO_BUILD_DIR_WALKER = 'node';
   const walker = await createWalker({ build: true, log: (l) => err.write(l + '\n') });
-  let analysis: StaleAnalysis & { extraNotes: string[] };
+  let analysis: Staleness;
   let plan: CleanPlan | null = null;
   const inputs = staleInputs(located, !a.noCargo);
   try {
