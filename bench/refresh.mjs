@@ -22,9 +22,10 @@ const SOURCE = path.join(benchDir, 'synth-100k');
 const COPY = path.join(benchDir, 'refresh-100k');
 const COPY_STAMP = `${COPY}.copy.json`;
 const UNITS = 10;
-const DEBOUNCE_MS = 50;
 const IDLE_MS = 5000;
 const MARK = 'bench-refresh-';
+/** The watcher's quiet time, read from the watcher module itself (what the extension uses). */
+let DEBOUNCE_MS = 0;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -68,6 +69,7 @@ export async function refreshBench({ runs = 7 } = {}) {
   try {
     R = require(path.join(repo, 'out', 'src', 'core', 'refresh.js'));
     W = require(path.join(repo, 'out', 'src', 'node', 'watcher.js'));
+    DEBOUNCE_MS = W.DEFAULT_DEBOUNCE_MS;
     walkerMod = require(path.join(repo, 'out', 'src', 'node', 'walker.js'));
     scanMod = require(path.join(repo, 'out', 'src', 'core', 'scan.js'));
   } catch {
@@ -154,7 +156,7 @@ export async function refreshBench({ runs = 7 } = {}) {
 
   const e2e = median(endToEnd);
   const proc = median(processing);
-  console.log(`10-unit refresh: median ${fmt(e2e)} from the end of the burst to the refreshed model (debounce ${DEBOUNCE_MS} ms; the extension waits 200 ms), ` +
+  console.log(`10-unit refresh: median ${fmt(e2e)} from the end of the burst to the refreshed model (debounce ${DEBOUNCE_MS} ms, as in the extension), ` +
     `of which changeScope + applyRefresh ${fmt(proc)}; ${runs} runs`);
   console.log(`refreshed model equals a full scan: ${exact ? 'yes' : 'NO'}`);
   console.log(`idle: ${idleCpuMs.toFixed(1)} ms of CPU in ${(idleWall / 1000).toFixed(1)} s with the watcher running (${((100 * idleCpuMs) / idleWall).toFixed(3)}%)`);
@@ -162,6 +164,7 @@ export async function refreshBench({ runs = 7 } = {}) {
   console.log('\nTargets:');
   console.log(`  ${verdict(proc < 100)}  10-unit refresh < 100 ms, events delivered → refreshed model (${fmt(proc)})`);
   console.log(`  ${verdict(e2e - DEBOUNCE_MS < 100)}  the same from the end of the burst, less the debounce (${fmt(e2e - DEBOUNCE_MS)})`);
+  console.log(`  ${verdict(e2e < 100)}  from the end of the burst, debounce included (${fmt(e2e)})`);
   console.log(`  ${verdict(watches < tree.dirs / 5)}  O(unit dirs) watches: ${watches} for ${tree.dirs} folders and ${files} files`);
   console.log(`  ${verdict(idleCpuMs < 20)}  no measurable idle CPU (${idleCpuMs.toFixed(1)} ms in 5 s)`);
   console.log(`  ${verdict(exact)}  refreshed model equals a full scan`);

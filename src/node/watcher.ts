@@ -10,8 +10,14 @@ import { FSWatcher } from 'chokidar';
 import type { ScanResult } from '../core/model';
 import { watchTargets } from '../core/refresh';
 
+/**
+ * Quiet time before a batch goes out. Short: a refresh costs only what changed, so the view may follow a build
+ * closely; a busy build still gets one batch per maxWait.
+ */
+export const DEFAULT_DEBOUNCE_MS = 25;
+
 export interface BuildDirWatcherOptions {
-  /** Quiet time before a batch is delivered (default 200 ms). */
+  /** Quiet time before a batch is delivered (default DEFAULT_DEBOUNCE_MS). */
   readonly debounceMs?: number;
   /** A batch is delivered at the latest this long after its first change, however busy cargo is (default 1 s). */
   readonly maxWaitMs?: number;
@@ -50,7 +56,7 @@ export class BuildDirWatcher {
   private batches = 0;
 
   constructor(private readonly opts: BuildDirWatcherOptions) {
-    this.debounceMs = opts.debounceMs ?? 200;
+    this.debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.maxWaitMs = Math.max(opts.maxWaitMs ?? 1000, this.debounceMs);
   }
 
