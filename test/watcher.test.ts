@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { fixtureOrSkip } from './helpers/fixtures';
 import { locateBuildDirs } from '../src/node/cargo';
 import { createWalker } from '../src/node/walker';
-import { BuildDirWatcher, processInotifyWatches } from '../src/node/watcher';
+import { BuildDirWatcher, processInotifyWatches, MIN_INTERVAL_MS } from '../src/node/watcher';
 import { applyRefresh, changeScope, scanForRefresh } from '../src/core/refresh';
 import { scanBuildDirs, type BuildDirLocationLike } from '../src/core/scan';
 import type { ScanResult } from '../src/core/model';
@@ -188,8 +188,8 @@ describe('BuildDirWatcher on a real build dir', () => {
     const seen = loop.watcher.stats().events - events;
     const paths = batches.reduce((n, b) => n + b.paths.length, 0);
     t.diagnostic(`cargo build --all-targets: ${ms} ms, ${written} entries written; ${seen} events on watched folders, ${paths} distinct paths, ${batches.length} batches`);
-    // A batch needs a quiet debounce (200 ms) or the maximum wait: at most one per 200 ms of building, plus the sentinel's.
-    assert.ok(batches.length <= Math.ceil(ms / 200) + 1, `${batches.length} batches for a ${ms} ms build`);
+    // Batches start at least MIN_INTERVAL_MS apart: at most one per that long of building, plus the sentinel's.
+    assert.ok(batches.length <= Math.ceil(ms / MIN_INTERVAL_MS) + 1, `${batches.length} batches for a ${ms} ms build`);
     assert.ok(batches.length * 10 <= seen, `${seen} events coalesce into ${batches.length} batches`);
     await assertEqualsFullScan(ws, loop);
   });

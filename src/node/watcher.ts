@@ -11,14 +11,18 @@ import type { ScanResult } from '../core/model';
 import { watchTargets } from '../core/refresh';
 
 /**
- * Quiet time before a batch goes out. Short: a refresh costs only what changed, so the view may follow a build
- * closely; a busy build still gets one batch per maxWait.
+ * Quiet time before a batch goes out: short, so that a change shows at once (a refresh costs only what changed).
+ * Batches are also at least MIN_INTERVAL_MS apart, so that a long build, whose events pause often, is not
+ * refreshed more often than the view can be read.
  */
 export const DEFAULT_DEBOUNCE_MS = 25;
+export const MIN_INTERVAL_MS = 200;
 
 export interface BuildDirWatcherOptions {
-  /** Quiet time before a batch is delivered (default DEFAULT_DEBOUNCE_MS). */
+  /** Quiet time before a batch is delivered after a calm spell (default DEFAULT_DEBOUNCE_MS). */
   readonly debounceMs?: number;
+  /** Least time between the starts of two batches (default MIN_INTERVAL_MS). */
+  readonly minIntervalMs?: number;
   /** A batch is delivered at the latest this long after its first change, however busy cargo is (default 1 s). */
   readonly maxWaitMs?: number;
   /** A batch of changed absolute paths, deduplicated. While a returned promise is pending, changes accumulate. */
@@ -31,6 +35,8 @@ const MAX_UNWATCHED = 512;
 
 export class BuildDirWatcher {
   private readonly debounceMs: number;
+  private readonly minIntervalMs: number;
+  private lastFlushAt = 0;
   private readonly maxWaitMs: number;
   private fsw: FSWatcher | null = null;
   /** Folders the model asks for (plus the nearest existing ancestor of each missing build dir). */
@@ -57,7 +63,8 @@ export class BuildDirWatcher {
 
   constructor(private readonly opts: BuildDirWatcherOptions) {
     this.debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
-    this.maxWaitMs = Math.max(opts.maxWaitMs ?? 1000, this.debounceMs);
+    this.minIntervalMs = opts.minIntervalMs ?? MIN_INTERVAL_MS;
+    this.maxWaitMs = Math.max(opts.maxWaitMs ?? 1000, this.debounceMs, this.minIntervalMs);
   }
 
   /**
@@ -272,6 +279,11 @@ export class BuildDirWatcher {
       this.arm(Math.min(this.debounceMs - quiet, this.maxWaitMs - waited));
       return;
     }
+    const sinceLast = now - this.lastFlushAt;
+    if (sinceLast < this.minIntervalMs) {
+      this.arm(this.minIntervalMs - sinceLast);
+      return;
+    }
     this.flush();
   }
 
@@ -279,6 +291,7 @@ export class BuildDirWatcher {
     const paths = [...this.pending];
     this.pending.clear();
     this.firstAt = 0;
+    this.lastFlushAt = Date.now();
     this.batches++;
     let r: void | Promise<void>;
     try {
