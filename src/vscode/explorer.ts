@@ -67,7 +67,11 @@ export class Explorer implements vscode.Disposable {
         if (e.affectsConfiguration('cargoBuildDir.sortPackagesBy')) this.emit('all');
         else void this.refresh();
       }),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.refresh()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        // The native walker may be built now (it was not, untrusted): let the next scan try again.
+        if (this.walker.name !== 'native') this.upgrading = null;
+        void this.refresh();
+      }),
     );
     // Where the build dir is can move with a manifest or cargo config edit: look again (debounced), and scan
     // again only when the answer changed. Edits of Cargo.toml are frequent; cargo metadata is cheap next to a scan.

@@ -64,13 +64,21 @@ export function unitChildren(unit: Unit): Node[] {
 }
 
 /** Files and folders inside a part, read when the node is expanded: the scan never lists them. */
-export function entriesOf(dir: string, parentId: string, unit: Unit | null): Node[] {
+/** Words for the rows that stand for a folder that cannot be listed (the tree passes translated ones). */
+export interface EntryWords {
+  readonly gone: string;
+  unreadable(code: string): string;
+}
+
+const ENGLISH: EntryWords = { gone: 'gone (rebuilt or cleaned)', unreadable: (code) => `cannot be read (${code})` };
+
+export function entriesOf(dir: string, parentId: string, unit: Unit | null, words: EntryWords = ENGLISH): Node[] {
   let dirents: fs.Dirent[];
   try {
     dirents = fs.readdirSync(dir, { withFileTypes: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    return [{ kind: 'message', id: `msg:${parentId}`, text: code === 'ENOENT' ? 'gone (rebuilt or cleaned)' : `cannot be read (${code})`, icon: 'warning' }];
+    return [{ kind: 'message', id: `msg:${parentId}`, text: code === 'ENOENT' ? words.gone : words.unreadable(code), icon: 'warning' }];
   }
   return dirents
     .sort((a, b) => Number(b.isDirectory()) - Number(a.isDirectory()) || cmp(a.name, b.name))
@@ -78,8 +86,8 @@ export function entriesOf(dir: string, parentId: string, unit: Unit | null): Nod
 }
 
 /** A legacy part that is one file (a `deps/` output) has no children; folders list their entries. */
-export function partChildren(node: Extract<Node, { kind: 'part' }>): Node[] {
-  return entriesOf(node.part.path, node.id, node.unit);
+export function partChildren(node: Extract<Node, { kind: 'part' }>, words?: EntryWords): Node[] {
+  return entriesOf(node.part.path, node.id, node.unit, words);
 }
 
 export function crateNodes(profile: Profile): Node[] {

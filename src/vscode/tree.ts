@@ -14,12 +14,18 @@ import {
   entriesOf,
   sessionNodes,
   unitChildren,
+  type EntryWords,
   type Node,
 } from './nodes';
 import { toTreeItem, tooltipOf } from './treeItem';
 import { formatBytes } from '../core/format';
 
 const ROOT = '\0root';
+
+const entryWords = (): EntryWords => ({
+  gone: vscode.l10n.t('gone (rebuilt or cleaned)'),
+  unreadable: (code) => vscode.l10n.t('cannot be read ({0})', code),
+});
 /** Rows above the packages: re-rendering one redraws everything under it, so a size change waits for the end of a burst. */
 const DEFERRED_KINDS: ReadonlySet<Node['kind']> = new Set(['folder', 'buildDir', 'profile']);
 
@@ -211,9 +217,9 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       case 'unit':
         return unitChildren(node.unit);
       case 'part':
-        return partChildren(node);
+        return partChildren(node, entryWords());
       case 'entry':
-        return node.dir ? entriesOf(node.path, node.id, node.unit) : [];
+        return node.dir ? entriesOf(node.path, node.id, node.unit, entryWords()) : [];
       case 'incremental':
         return crateNodes(node.profile);
       case 'crate':

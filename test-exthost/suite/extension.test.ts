@@ -67,6 +67,25 @@ describe('Cargo Build Dir Explorer', () => {
     assert.equal(await vscode.env.clipboard.readText(), gen.kind === 'entry' ? gen.path : '');
   });
 
+  it('a binary file opens in the binary placeholder, never as text; Open to the Side opens in another group', async () => {
+    const { tree } = await api();
+    const util = find(tree.getChildren(find(tree.getChildren(), 'debug')), 'util');
+    const lib = tree.getChildren(util).find((n) => n.kind === 'unit' && n.unit.kind === 'lib')!;
+    const out = tree.getChildren(lib).find((n) => n.kind === 'part' && n.part.name === 'out')!;
+    const rlib = tree.getChildren(out).find((n) => n.kind === 'entry' && n.path.endsWith('.rlib'));
+    assert.ok(rlib?.kind === 'entry', 'an .rlib in the lib unit');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('cargoBuildDir.open', rlib);
+    await until('a tab for the rlib', () => (vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined)?.uri?.fsPath === rlib.path, 10000);
+    assert.notEqual(vscode.window.activeTextEditor?.document.uri.fsPath, rlib.path, 'not opened as a text document');
+    const info = tree.getChildren(find(tree.getChildren(find(tree.getChildren(find(tree.getChildren(), 'debug')), 'app')), 'build script (run) app')).find((n) => n.kind === 'part' && n.part.name === 'out')!;
+    const txt = find(tree.getChildren(info), 'info.txt');
+    await vscode.commands.executeCommand('cargoBuildDir.openToSide', txt);
+    await until('info.txt beside the rlib', () => vscode.window.tabGroups.all.length >= 2 && vscode.window.activeTextEditor?.document.uri.fsPath === (txt.kind === 'entry' ? txt.path : ''), 10000);
+    assert.notEqual(vscode.window.activeTextEditor!.viewColumn, vscode.ViewColumn.One);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
   it('Open Build-Script Output opens run/stdout with its cargo:: directives', async () => {
     const { tree } = await api();
     const bs = find(tree.getChildren(find(tree.getChildren(), 'debug')), 'bs');
@@ -91,15 +110,23 @@ describe('Cargo Build Dir Explorer', () => {
     assert.match(text, /\[package\] src\/lib\.rs/);
   });
 
-  it('Filter by package name keeps matching packages only', async () => {
-    const { tree } = await api();
-    tree.filter = 'uti';
+  it('Filter by Package Name (the command, through its input box) keeps matching packages; Clear Filter undoes it', async () => {
+    const { tree, view } = await api();
+    const win = vscode.window as { showInputBox: unknown };
+    const original = win.showInputBox;
+    win.showInputBox = () => Promise.resolve('UTI');
     try {
-      const pkgs = tree.getChildren(find(tree.getChildren(), 'debug')).filter((n) => n.kind === 'package').map(labelOf);
-      assert.deepEqual(pkgs, ['util']);
+      await vscode.commands.executeCommand('cargoBuildDir.filter');
     } finally {
-      tree.filter = '';
+      win.showInputBox = original;
     }
+    const pkgs = tree.getChildren(find(tree.getChildren(), 'debug')).filter((n) => n.kind === 'package').map(labelOf);
+    assert.deepEqual(pkgs, ['util']);
+    assert.match(view.description ?? '', /filter: uti/);
+    await vscode.commands.executeCommand('cargoBuildDir.clearFilter');
+    const all = tree.getChildren(find(tree.getChildren(), 'debug')).filter((n) => n.kind === 'package').map(labelOf);
+    assert.ok(all.length >= 4, all.join(', '));
+    assert.doesNotMatch(view.description ?? '', /filter/);
   });
 
   it('a cargo build after a source edit updates the tree without a manual refresh (watcher)', async () => {
@@ -110,6 +137,8 @@ describe('Cargo Build Dir Explorer', () => {
     assert.ok(before?.builtAt);
     const resultBefore = a.explorer.folders[0]!.result;
     const appNode = find(a.tree.getChildren(find(a.tree.getChildren(), 'debug')), 'app');
+    // As if the app package were expanded in the view: its unit rows are handed out.
+    a.tree.getChildren(appNode);
     const events: (Node | undefined)[] = [];
     const sub = a.tree.onDidChangeTreeData((n) => events.push(n));
     fs.appendFileSync(path.join(ws, 'app', 'src', 'lib.rs'), '\n// edited by the watcher test\n');
