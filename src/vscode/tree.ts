@@ -175,8 +175,9 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     return toTreeItem(node);
   }
 
-  resolveTreeItem(item: vscode.TreeItem, node: Node): vscode.TreeItem {
-    item.tooltip = tooltipOf(node);
+  async resolveTreeItem(item: vscode.TreeItem, node: Node): Promise<vscode.TreeItem> {
+    // Toolchains are probed once per session: a unit's tooltip names its toolchain when it is installed.
+    item.tooltip = tooltipOf(node, node.kind === 'unit' ? await this.inspector.installedToolchains() : null);
     return item;
   }
 

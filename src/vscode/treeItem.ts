@@ -8,6 +8,8 @@ import { pathOf } from './nodes';
 import { contextValueOf } from './contextValues';
 import { formatAge, formatBytes, unitLabel } from '../core/format';
 import type { Unit } from '../core/model';
+import type { ToolchainLike } from '../core/stale';
+import { nameToolchain } from '../core/explain';
 
 const { Collapsed, None } = vscode.TreeItemCollapsibleState;
 
@@ -142,7 +144,7 @@ export function toTreeItem(node: Node, now: number = Date.now()): vscode.TreeIte
 }
 
 /** The tooltip, built only when the user hovers a node. */
-export function tooltipOf(node: Node): vscode.MarkdownString | undefined {
+export function tooltipOf(node: Node, toolchains: readonly ToolchainLike[] | null = null): vscode.MarkdownString | undefined {
   const md = new vscode.MarkdownString(undefined, true);
   md.supportThemeIcons = true;
   const row = (k: string, v: string | null | undefined): void => {
@@ -156,8 +158,12 @@ export function tooltipOf(node: Node): vscode.MarkdownString | undefined {
       row(vscode.l10n.t('Source'), u.source ? `${u.source.kind}${u.source.detail ? ` (${u.source.detail})` : ''}` : null);
       row(vscode.l10n.t('Features'), u.features ? u.features.join(', ') || vscode.l10n.t('none') : vscode.l10n.t('unknown'));
       row(vscode.l10n.t('Mode'), u.mode);
+      // The unit id is `<build dir>#<platform|host>/<profile>/<package>/<hash>`: profile and platform from it.
+      const [platform, profile] = (u.id.slice(u.id.lastIndexOf('#') + 1).split('/') as [string?, string?]);
+      row(vscode.l10n.t('Profile'), profile);
+      row(vscode.l10n.t('Platform'), platform === 'host' ? vscode.l10n.t('host') : platform);
       row(vscode.l10n.t('Layout'), u.layout === 'v2' ? 'v2 (build/<package>/<hash>)' : vscode.l10n.t('legacy'));
-      row(vscode.l10n.t('Toolchain (rustc hash)'), u.rustc);
+      row(vscode.l10n.t('Toolchain'), u.rustc ? nameToolchain(u.rustc, toolchains).words : null);
       row(vscode.l10n.t('Built'), u.builtAt ? `${new Date(u.builtAt).toLocaleString()} (${formatAge(u.builtAt)})` : null);
       row(vscode.l10n.t('Size'), `${formatBytes(u.bytes)}; ${vscode.l10n.t('deleting it frees {0}', formatBytes(u.freedBytes))}`);
       row(vscode.l10n.t('Dependencies'), u.deps.length ? u.deps.map((d) => d.name).join(', ') : null);

@@ -33,6 +33,11 @@ describe('Cargo Build Dir Explorer', () => {
     const units = tree.getChildren(app);
     const run = find(units, 'build script (run) app');
     assert.ok(toTreeItem(run).contextValue?.includes('mode=run-custom-build'));
+    // The tooltip, resolved on hover: version and source, features, profile, platform, toolchain by name, freed bytes.
+    const tip = (await tree.resolveTreeItem(toTreeItem(run), run)).tooltip as vscode.MarkdownString;
+    for (const re of [/\*\*Package\*\*: app 0\.3\.1/, /\*\*Source\*\*: path/, /\*\*Profile\*\*: debug/, /\*\*Platform\*\*: host/, /\*\*Toolchain\*\*: stable \d/, /deleting it frees/]) {
+      assert.match(tip.value.replace(/\\(.)/g, '$1'), re);
+    }
     const out = tree.getChildren(run).find((n) => n.kind === 'part' && n.part.name === 'out');
     assert.ok(out);
     assert.match(String(toTreeItem(out).description), /OUT_DIR/);
