@@ -3,14 +3,28 @@
 // Screenshots go to .e2e-artifacts/ (the README shows the best ones).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { captureOnFailure, clickModalButton, contextMenu, expandRow, treeRow, getTree, launchBrowser, openViewContainer, openWorkbench, REPO, runCommand, screenshot, startServer, waitForCondition, waitForNotification, waitForTreeLabels } from './harness.mjs';
+import {
+  captureOnFailure,
+  clickModalButton,
+  contextMenu,
+  copySample,
+  expandRow,
+  getTree,
+  openProductSession,
+  openViewContainer,
+  runCommand,
+  screenshot,
+  treeRow,
+  waitForCondition,
+  waitForNotification,
+  waitForTreeLabels,
+} from './harness.mjs';
 
+let session;
 let server;
-let browser;
 let page;
 let workspace;
 
@@ -37,20 +51,15 @@ function unitDirs(pkg) {
 }
 
 before(async () => {
-  workspace = mkdtempSync(join(tmpdir(), 'e2e-cbd-ws-'));
-  cpSync(join(REPO, 'sample'), workspace, { recursive: true, filter: (s) => !s.slice(join(REPO, 'sample').length).includes('target') });
+  workspace = copySample('e2e-cbd-ws-');
   cargo(['build']);
-  server = await startServer();
-  browser = await launchBrowser();
-  page = browser.page;
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await openWorkbench(page, server, { folder: workspace, extensionDevelopmentPath: REPO });
+  session = await openProductSession(workspace, { cleanup: [workspace] });
+  ({ page, server } = session);
 }, { timeout: 300_000 });
 
 after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (workspace) rmSync(workspace, { recursive: true, force: true });
+  if (session) await session.close();
+  else if (workspace) rmSync(workspace, { recursive: true, force: true });
 });
 
 const row = (tree, label) => treeRow(tree, label);

@@ -495,6 +495,37 @@ export async function waitForTreeLabels(tree, expected, { timeout = TIMEOUTS.ui 
   return labels;
 }
 
+/**
+ * A copy of the repository's sample/ workspace (no build output) in a fresh temp folder, for a UI test to build
+ * with cargo and open. Returns its path.
+ */
+export function copySample(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cpSync(join(REPO, 'sample'), dir, { recursive: true, filter: (s) => !s.slice(join(REPO, 'sample').length).includes('target') });
+  return dir;
+}
+
+/**
+ * The extension under development in a real workbench on `folder`: a test server (startServer options), a browser
+ * page of `viewport` size. `close()` stops both and removes `cleanup` folders.
+ */
+export async function openProductSession(folder, { serverOptions = {}, viewport = { width: 1280, height: 800 }, cleanup = [] } = {}) {
+  const server = await startServer(serverOptions);
+  const browser = await launchBrowser();
+  const page = browser.page;
+  await page.setViewportSize(viewport);
+  await openWorkbench(page, server, { folder, extensionDevelopmentPath: REPO });
+  return {
+    server,
+    page,
+    async close() {
+      await browser.close();
+      await server.stop();
+      for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+    },
+  };
+}
+
 /** The row of `tree` whose label is exactly `label` (the first one when several are). */
 export function treeRow(tree, label) {
   return tree.getByRole('treeitem').filter({ has: tree.page().locator('.label-name', { hasText: new RegExp(`^${escapeRe(label)}$`) }) }).first();

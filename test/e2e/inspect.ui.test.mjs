@@ -4,28 +4,26 @@
 // the Last Build view. Screenshots go to .e2e-artifacts/ (the README shows the best ones).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   captureOnFailure,
   contextMenu,
+  copySample,
   expandRow,
   getTree,
-  launchBrowser,
+  openProductSession,
   openViewContainer,
-  openWorkbench,
-  REPO,
   screenshot,
-  startServer,
   treeRow,
   waitForCondition,
   waitForTreeLabels,
 } from './harness.mjs';
 
+let session;
 let server;
-let browser;
 let page;
 let workspace;
 let cargoHome;
@@ -38,9 +36,8 @@ function cargo(args) {
 }
 
 before(async () => {
-  workspace = mkdtempSync(join(tmpdir(), 'e2e-cbd-inspect-'));
+  workspace = copySample('e2e-cbd-inspect-');
   cargoHome = mkdtempSync(join(tmpdir(), 'e2e-cbd-cargo-home-'));
-  cpSync(join(REPO, 'sample'), workspace, { recursive: true, filter: (s) => !s.slice(join(REPO, 'sample').length).includes('target') });
   // app gets a feature its build script reports in OUT_DIR/info.txt. Built without it, with it, and without it
   // again, app has two build-script runs: the current one (what the last build uses) ran first.
   appendFileSync(join(workspace, 'app', 'Cargo.toml'), '\n[features]\nextra = []\n');
@@ -49,17 +46,13 @@ before(async () => {
   cargo(['build']);
   cargo(['build', '-p', 'app', '--features', 'extra']);
   cargo(['build']);
-  server = await startServer({ env: { CARGO_HOME: cargoHome } });
-  browser = await launchBrowser();
-  page = browser.page;
-  await page.setViewportSize({ width: 1400, height: 860 });
-  await openWorkbench(page, server, { folder: workspace, extensionDevelopmentPath: REPO });
+  session = await openProductSession(workspace, { serverOptions: { env: { CARGO_HOME: cargoHome } }, viewport: { width: 1400, height: 860 }, cleanup: [workspace, cargoHome] });
+  ({ page, server } = session);
 }, { timeout: 300_000 });
 
 after(async () => {
-  await browser?.close();
-  await server?.stop();
-  for (const d of [workspace, cargoHome]) if (d) rmSync(d, { recursive: true, force: true });
+  if (session) await session.close();
+  else for (const d of [workspace, cargoHome]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 /** Rows of `tree` labelled `label` with their descriptions. */

@@ -3,34 +3,28 @@
 // the clean entries are not in the context menu or the command palette.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { captureOnFailure, expandRow, getTree, launchBrowser, openViewContainer, openWorkbench, REPO, screenshot, startServer, treeRow, waitForCondition, waitForLocator, waitForTreeLabels } from './harness.mjs';
+import { captureOnFailure, copySample, expandRow, getTree, openProductSession, openViewContainer, screenshot, treeRow, waitForCondition, waitForLocator, waitForTreeLabels } from './harness.mjs';
 
+let session;
 let server;
-let browser;
 let page;
 let workspace;
 
 before(async () => {
-  workspace = mkdtempSync(join(tmpdir(), 'e2e-cbd-untrusted-'));
-  cpSync(join(REPO, 'sample'), workspace, { recursive: true, filter: (s) => !s.slice(join(REPO, 'sample').length).includes('target') });
+  workspace = copySample('e2e-cbd-untrusted-');
   const r = spawnSync('cargo', ['build', '--offline', '-Zbuild-dir-new-layout'], { cwd: workspace, env: { ...process.env, RUSTC_BOOTSTRAP: '1' }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cargo build failed: ${r.stderr}`);
   // Trust on, and no prompt: a folder never trusted opens in Restricted Mode.
-  server = await startServer({ workspaceTrust: true, settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' } });
-  browser = await launchBrowser();
-  page = browser.page;
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await openWorkbench(page, server, { folder: workspace, extensionDevelopmentPath: REPO });
+  const serverOptions = { workspaceTrust: true, settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' } };
+  session = await openProductSession(workspace, { serverOptions, cleanup: [workspace] });
+  ({ page, server } = session);
 }, { timeout: 300_000 });
 
 after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (workspace) rmSync(workspace, { recursive: true, force: true });
+  if (session) await session.close();
+  else if (workspace) rmSync(workspace, { recursive: true, force: true });
 });
 
 test('in Restricted Mode the build directory is shown, and no clean command is offered', { timeout: 120_000 }, async () => {
