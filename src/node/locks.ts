@@ -25,6 +25,8 @@ export interface LockerOptions {
   readonly log?: (line: string) => void;
   /** Only this mechanism (tests); default: native, then flock(1). */
   readonly only?: LockMechanism;
+  /** The cargo that builds the native helper (default: `$CARGO`, else `cargo` from PATH). */
+  readonly cargo?: string;
 }
 
 /** FNV-1a 64 of a file, as lock.rs reports for itself: tells whether a cached helper has this lock code. */
@@ -45,7 +47,7 @@ export async function createLocker(opts: LockerOptions = {}): Promise<Locker | {
   const log = opts.log ?? (() => undefined);
   const reasons: string[] = [];
   if (opts.only !== 'flock(1)') {
-    const bin = await nativeLockHelper(opts.build ?? true, log);
+    const bin = await nativeLockHelper(opts.build ?? true, log, opts.cargo);
     if (typeof bin === 'string') return new HelperLocker('native', (files) => [bin, ['lock', ...files.flatMap((f) => ['-x', f.path])]]);
     reasons.push(bin.why);
     if (opts.only === 'native') return { unavailable: reasons.join('; ') };
@@ -60,12 +62,12 @@ export async function createLocker(opts: LockerOptions = {}): Promise<Locker | {
   return { unavailable: `no way to take cargo's locks here (${reasons.join('; ')}), so a running build could not be seen: nothing is deleted` };
 }
 
-async function nativeLockHelper(build: boolean, log: (l: string) => void): Promise<string | { why: string }> {
+async function nativeLockHelper(build: boolean, log: (l: string) => void, cargo?: string): Promise<string | { why: string }> {
   const src = nativeSourceDir();
   const lockSrc = src ? path.join(src, 'src', 'lock.rs') : null;
   if (!lockSrc || !fs.existsSync(lockSrc)) return { why: 'the native helper sources are not here' };
   const want = fnv1a64Hex(fs.readFileSync(lockSrc));
-  let bin = await findNativeWalker({ build, log });
+  let bin = await findNativeWalker({ build, log, cargo });
   if (!bin) return { why: 'the native helper is not built (it needs cargo)' };
   let got = await probeHelper(bin);
   if (got !== want && !process.env.CARGO_BUILD_DIR_WALKER) {
@@ -76,7 +78,7 @@ async function nativeLockHelper(build: boolean, log: (l: string) => void): Promi
       log(`the cached native helper has other lock code (${got ?? 'none'} ≠ ${want}); rebuilding it`);
       try {
         fs.rmSync(cached, { force: true });
-        bin = await findNativeWalker({ build, log });
+        bin = await findNativeWalker({ build, log, cargo });
         got = bin ? await probeHelper(bin) : null;
       } catch (e) {
         log(`could not replace ${cached}: ${(e as Error).message}`);

@@ -91,7 +91,7 @@ export async function cleanWithConfirmation(explorer: Explorer, log: vscode.LogO
 
   // The first clean may build the small lock helper with cargo (seconds, once): say so while it happens.
   const locker = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t("Preparing to take cargo's locks…") }, () =>
-    createLocker({ log: (l) => log.info(l) }),
+    createLocker({ log: (l) => log.info(l), cargo: explorer.config.cargoPath }),
   );
   if ('unavailable' in locker) {
     void vscode.window.showErrorMessage(locker.unavailable);
