@@ -212,28 +212,46 @@ function releaser(child: ChildProcessWithoutNullStreams): () => Promise<void> {
   };
 }
 
-function waitNative(child: ChildProcessWithoutNullStreams, files: readonly CargoLockFile[]): Promise<LockOutcome> {
+/**
+ * What both lock helpers share: one answer within HANDSHAKE_TIMEOUT_MS; anything but `locked` closes the helper's
+ * stdin (it lets go and exits); stderr goes into the message of an unexpected exit. `onStdout` and `onClose` turn
+ * the helper's own words and exit code into an outcome, or undefined for "not yet" / "nothing specific".
+ */
+function handshake(
+  child: ChildProcessWithoutNullStreams,
+  who: string,
+  onStdout: (text: string, settle: (o: LockOutcome) => void) => void,
+  onClose: (code: number | null) => LockOutcome | undefined,
+): Promise<LockOutcome> {
   return new Promise((resolve) => {
-    let buf = '';
     let stderr = '';
     let settled = false;
     const settle = (o: LockOutcome): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (o.kind !== 'locked') {
-        child.stdin.end();
-      }
+      if (o.kind !== 'locked') child.stdin.end();
       resolve(o);
     };
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      settle({ kind: 'unavailable', message: 'the lock helper did not answer' });
+      settle({ kind: 'unavailable', message: `${who} did not answer` });
     }, HANDSHAKE_TIMEOUT_MS);
     child.stdin.on('error', () => undefined);
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
+    child.stdout.on('data', (d: Buffer) => onStdout(d.toString('utf8'), settle));
+    child.on('error', (e) => settle({ kind: 'unavailable', message: `${who} could not run: ${e.message}` }));
+    child.on('close', (code) => settle(onClose(code) ?? { kind: 'unavailable', message: `${who} exited (${String(code)}) without taking the locks${stderr.trim() ? `: ${stderr.trim()}` : ''}` }));
+  });
+}
+
+function waitNative(child: ChildProcessWithoutNullStreams, files: readonly CargoLockFile[]): Promise<LockOutcome> {
+  let buf = '';
+  return handshake(
+    child,
+    'the lock helper',
+    (text, settle) => {
+      buf += text;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl).trim();
@@ -247,41 +265,27 @@ function waitNative(child: ChildProcessWithoutNullStreams, files: readonly Cargo
         else if (m[1] === 'unsupported') settle({ kind: 'unavailable', message: `the file system refuses locks on ${f?.path ?? '?'} (${m[3] ?? ''}); cargo takes none there either, so a running build could not be seen` });
         else settle({ kind: 'unavailable', message: m[3] ?? `lock ${f?.path ?? '?'} failed` });
       }
-    });
-    child.on('error', (e) => settle({ kind: 'unavailable', message: `the lock helper could not run: ${e.message}` }));
-    child.on('close', (code) => settle({ kind: 'unavailable', message: `the lock helper exited (${String(code)}) without taking the locks${stderr.trim() ? `: ${stderr.trim()}` : ''}` }));
-  });
+    },
+    () => undefined,
+  );
 }
 
 function waitFlock(child: ChildProcessWithoutNullStreams, files: readonly CargoLockFile[]): Promise<LockOutcome> {
-  return new Promise((resolve) => {
-    let stderr = '';
-    let settled = false;
-    const settle = (o: LockOutcome): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (o.kind !== 'locked') child.stdin.end();
-      resolve(o);
-    };
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      settle({ kind: 'unavailable', message: 'flock(1) did not answer' });
-    }, HANDSHAKE_TIMEOUT_MS);
-    child.stdin.on('error', () => undefined);
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    child.stdout.on('data', (d: Buffer) => {
-      if (d.toString('utf8').includes('held')) settle({ kind: 'locked', release: releaser(child) });
-    });
-    child.on('error', (e) => settle({ kind: 'unavailable', message: `flock(1) could not run: ${e.message}` }));
-    child.on('close', (code) => {
+  const outcome = handshake(
+    child,
+    'flock(1)',
+    (text, settle) => {
+      if (text.includes('held')) settle({ kind: 'locked', release: releaser(child) });
+    },
+    (code) => {
+      // The chain exits with 64 + i when the i-th lock is busy.
       const i = code !== null ? code - 64 : -1;
-      if (i >= 0 && i < files.length) settle({ kind: 'busy', path: files[i]!.path });
-      else settle({ kind: 'unavailable', message: `flock(1) exited (${String(code)}) without taking the locks${stderr.trim() ? `: ${stderr.trim()}` : ''}` });
-    });
-    // `cat` echoes this only once every flock(1) before it holds its lock.
-    child.stdin.write('held\n');
-  });
+      return i >= 0 && i < files.length ? { kind: 'busy', path: files[i]!.path } : undefined;
+    },
+  );
+  // `cat` echoes this only once every flock(1) before it holds its lock.
+  child.stdin.write('held\n');
+  return outcome;
 }
 
 // ------------------------------------------------------------------------------------------------------------
