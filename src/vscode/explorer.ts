@@ -209,7 +209,7 @@ export class Explorer implements vscode.Disposable {
 
   /** A folder holds a Cargo workspace (or its build dir could not be read): not merely a folder is open. */
   hasWorkspace(): boolean {
-    return this.folders.some((f) => f.result !== null || f.error !== null || (f.scanning && f.generation === 1));
+    return this.folders.some((f) => f.result !== null || f.error !== null || f.scanning);
   }
 
   hasBuild(): boolean {

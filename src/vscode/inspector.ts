@@ -53,9 +53,7 @@ export class Inspector {
   /** Whether a build-script run unit holds its package's current OUT_DIR or an older one. */
   outDirRole(unit: Unit): OutDirRole | undefined {
     if (unit.mode !== 'run-custom-build') return undefined;
-    const result = this.folderOfUnit(unit)?.result;
-    if (!result) return undefined;
-    const set = this.outDirs(result, unit.package).find((s) => s.current?.unit === unit || s.older.some((o) => o.unit === unit));
+    const set = this.outDirSetOf(unit);
     if (!set) return undefined;
     return set.current?.unit === unit ? 'current' : 'older';
   }

@@ -19,6 +19,7 @@ import {
 } from './nodes';
 import { toTreeItem, tooltipOf } from './treeItem';
 import { formatBytes } from '../core/format';
+import type { Profile } from '../core/model';
 
 const ROOT = '\0root';
 
@@ -70,8 +71,6 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
   private readonly fetchedChildren = new Map<string, readonly string[]>();
   /** Rows whose look changed during a burst but were not re-rendered yet (see applyModelChange). */
   private readonly deferred = new Set<string>();
-  /** The node ids of the last applyModelChange's events, for the log and tests. */
-  lastFired: readonly string[] = [];
   filter = '';
 
   constructor(
@@ -131,7 +130,6 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       }
     };
     visit(rootsNow);
-    this.lastFired = fired.map((n) => n.id);
     for (const n of fired) this.changed.fire(n);
   }
 
@@ -150,21 +148,29 @@ export class BuildDirTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     const walk = (nodes: readonly Node[]): Node | undefined => {
       for (const n of nodes) {
         if (n.kind === 'unit' && n.unit.id === unitId) return n;
-        const holds =
-          n.kind === 'folder'
-            ? this.explorer.folders.find((f) => f.key === n.key)?.result?.buildDirs.some((b) => b.profiles.some((p) => p.units.some((u) => u.id === unitId)))
-            : n.kind === 'buildDir'
-              ? n.buildDir.profiles.some((p) => p.units.some((u) => u.id === unitId))
-              : n.kind === 'profile'
-                ? n.profile.units.some((u) => u.id === unitId)
-                : n.kind === 'package' || n.kind === 'legacyGroup'
-                  ? n.units.some((u) => u.id === unitId)
-                  : false;
-        if (holds) return walk(this.getChildren(n));
+        if (this.holdsUnit(n, unitId)) return walk(this.getChildren(n));
       }
       return undefined;
     };
     return walk(this.getChildren());
+  }
+
+  /** Whether the unit is somewhere below this row. */
+  private holdsUnit(n: Node, unitId: string): boolean {
+    const inProfiles = (profiles: readonly Profile[]): boolean => profiles.some((p) => p.units.some((u) => u.id === unitId));
+    switch (n.kind) {
+      case 'folder':
+        return inProfiles(this.explorer.folders.find((f) => f.key === n.key)?.result?.buildDirs.flatMap((b) => b.profiles) ?? []);
+      case 'buildDir':
+        return inProfiles(n.buildDir.profiles);
+      case 'profile':
+        return inProfiles([n.profile]);
+      case 'package':
+      case 'legacyGroup':
+        return n.units.some((u) => u.id === unitId);
+      default:
+        return false;
+    }
   }
 
   nodeById(id: string): Node | undefined {

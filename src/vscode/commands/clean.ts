@@ -7,41 +7,39 @@ import * as vscode from 'vscode';
 import { pickUnit, type CommandContext, type Handler } from './context';
 import { cleanWithConfirmation, type CleanGroup } from '../clean';
 import type { FolderState } from '../explorer';
-import type { Node } from '../nodes';
+import { packagesOf, type Node } from '../nodes';
 import type { Profile, Unit } from '../../core/model';
 import { itemsForPaths, unitItem } from '../../core/clean';
 import type { StaleItem } from '../../core/stale';
 import { formatBytes, unitLabel } from '../../core/format';
 import { analyzeScan, startStaleInputs, type Staleness } from '../../node/staleness';
 
-interface Where {
-  readonly folder: FolderState;
-  readonly buildDir: string;
-  readonly profile: Profile;
-}
-
-function whereIs(ctx: CommandContext, pred: (p: Profile) => boolean): Where | undefined {
-  for (const folder of ctx.explorer.folders) {
-    for (const b of folder.result?.buildDirs ?? []) {
-      for (const profile of b.profiles) if (pred(profile)) return { folder, buildDir: b.path, profile };
-    }
-  }
-  return undefined;
-}
-
 const profileName = (p: Profile): string => (p.platform ? `${p.platform}/${p.name}` : p.name);
+
+/** Every profile of every folder's scan, with where it is. */
+function profilesOf(ctx: CommandContext): { folder: FolderState; buildDir: string; profile: Profile }[] {
+  return ctx.explorer.folders.flatMap((folder) => (folder.result?.buildDirs ?? []).flatMap((b) => b.profiles.map((profile) => ({ folder, buildDir: b.path, profile }))));
+}
 
 /** Clean items for units, grouped by workspace folder. */
 function unitGroups(ctx: CommandContext, units: readonly Unit[]): CleanGroup[] {
+  const wanted = new Set(units.map((u) => u.id));
   const groups = new Map<FolderState, StaleItem[]>();
-  for (const u of units) {
-    const w = whereIs(ctx, (p) => p.units.some((x) => x.id === u.id));
-    if (!w) continue;
-    const items = groups.get(w.folder) ?? [];
-    items.push(unitItem(u, w.buildDir, w.profile.id, w.profile.path));
-    groups.set(w.folder, items);
+  for (const { folder, buildDir, profile } of profilesOf(ctx)) {
+    for (const u of profile.units) {
+      if (!wanted.has(u.id)) continue;
+      wanted.delete(u.id);
+      groups.set(folder, [...(groups.get(folder) ?? []), unitItem(u, buildDir, profile.id, profile.path)]);
+    }
   }
   return [...groups].map(([folder, items]) => ({ folder, items }));
+}
+
+/** The tree's own rows of a kind, for every profile: what the palette offers to pick from. */
+function rowsOfKind<K extends Node['kind']>(ctx: CommandContext, kind: K): Extract<Node, { kind: K }>[] {
+  return profilesOf(ctx).flatMap(({ profile }) =>
+    packagesOf(profile, ctx.explorer.config.sortPackagesBy, '').filter((n): n is Extract<Node, { kind: K }> => n.kind === kind),
+  );
 }
 
 /** The nodes a command runs on: the selection when the clicked node is part of it, else the clicked node. */
@@ -68,18 +66,12 @@ export const cleanUnit: Handler = async (ctx, node, ...rest) => {
 export const cleanPackage: Handler = async (ctx, node, ...rest) => {
   let picked = selection(node, rest).filter((n): n is Extract<Node, { kind: 'package' | 'legacyGroup' }> => n.kind === 'package' || n.kind === 'legacyGroup');
   if (picked.length === 0) {
-    const choices = ctx.explorer.folders.flatMap((f) =>
-      (f.result?.buildDirs ?? []).flatMap((b) =>
-        b.profiles.flatMap((profile) =>
-          profile.packages.map((pkg) => ({
-            label: pkg.name,
-            description: `${profileName(profile)} · ${formatBytes(pkg.bytes)}`,
-            detail: profile.path,
-            node: { kind: 'package', id: `pkg:${profile.id}/${pkg.name}`, profile, pkg, units: profile.units.filter((u) => u.package === pkg.name) } as Extract<Node, { kind: 'package' }>,
-          })),
-        ),
-      ),
-    );
+    const choices = rowsOfKind(ctx, 'package').map((node) => ({
+      label: node.pkg.name,
+      description: `${profileName(node.profile)} · ${formatBytes(node.pkg.bytes)}`,
+      detail: node.profile.path,
+      node,
+    }));
     const choice = await vscode.window.showQuickPick(choices, { placeHolder: vscode.l10n.t('Which package to clean?'), matchOnDescription: true });
     if (!choice) return;
     picked = [choice.node];
@@ -98,18 +90,12 @@ export const cleanPackage: Handler = async (ctx, node, ...rest) => {
 export const cleanIncremental: Handler = async (ctx, node, ...rest) => {
   let nodes: Node[] = selection(node, rest).filter((n) => n.kind === 'incremental' || n.kind === 'crate' || n.kind === 'session');
   if (nodes.length === 0) {
-    const choices = ctx.explorer.folders.flatMap((f) =>
-      (f.result?.buildDirs ?? []).flatMap((b) =>
-        b.profiles
-          .filter((p) => p.incremental.length > 0)
-          .map((profile) => ({
-            label: profileName(profile),
-            description: formatBytes(profile.incremental.reduce((n, c) => n + c.bytes, 0)),
-            detail: path.join(profile.path, 'incremental'),
-            node: { kind: 'incremental', id: `inc:${profile.id}`, profile, bytes: 0 } as Node,
-          })),
-      ),
-    );
+    const choices = rowsOfKind(ctx, 'incremental').map((node) => ({
+      label: profileName(node.profile),
+      description: formatBytes(node.bytes),
+      detail: path.join(node.profile.path, 'incremental'),
+      node,
+    }));
     if (choices.length === 0) {
       void vscode.window.showInformationMessage(vscode.l10n.t('There is no incremental data in the build directory.'));
       return;
