@@ -19,7 +19,7 @@ import {
 import { locateBuildDirs } from '../src/node/cargo';
 import { createWalker } from '../src/node/walker';
 import { scanBuildDirs, __test as scanInternals } from '../src/core/scan';
-import { scanJsonChunks, scanToJson } from '../src/core/json';
+import { scanJsonChunks, scanToJson, unitJsonText, unitToJson } from '../src/core/json';
 import type { Profile, ScanResult, Unit, UnitKind } from '../src/core/model';
 import type { ReadRequest, ReadResult, WalkRequest, WalkResult, Walker } from '../src/core/walk';
 
@@ -336,14 +336,22 @@ test('the fingerprint JSON fast path equals the reference parser on every finger
   }
   if (files.length === 0) return t.skip('no fixture built');
   let fast = 0;
+  let scanned = 0;
   for (const f of files) {
     const text = fs.readFileSync(f, 'utf8');
+    const slow = scanInternals.slowFingerprint(text);
     const a = scanInternals.fastFingerprint(text);
+    const b = scanInternals.scannedFingerprint(text);
+    if (b !== null) {
+      scanned++;
+      assert.deepEqual(b, slow, f);
+    }
     if (a === null) continue;
     fast++;
-    assert.deepEqual(a, scanInternals.slowFingerprint(text), f);
+    assert.deepEqual(a, slow, f);
   }
   assert.ok(fast > files.length * 0.9, `the fast path took ${fast} of ${files.length} files`);
+  assert.ok(scanned > files.length * 0.9, `the scanner took ${scanned} of ${files.length} files`);
 });
 
 test('the fingerprint JSON fast path never accepts what the reference parser refuses, and gives way on the unusual', () => {
@@ -389,11 +397,51 @@ test('the fingerprint JSON fast path never accepts what the reference parser ref
   for (const c of cases) {
     const fast = scanInternals.fastFingerprint(c);
     if (fast !== null) assert.deepEqual(fast, scanInternals.slowFingerprint(c), c);
+    const scanned = scanInternals.scannedFingerprint(c);
+    if (scanned !== null) assert.deepEqual(scanned, scanInternals.slowFingerprint(c), c);
   }
   assert.notEqual(scanInternals.fastFingerprint(text(base)), null, 'the usual shape takes the fast path');
+  assert.notEqual(scanInternals.scannedFingerprint(text(base)), null, 'the usual shape takes the scanner');
+  assert.equal(scanInternals.scannedFingerprint(text({ ...base, features: '["a", "b\\"c"]' })), null, 'an escaped feature name goes to the slower readers');
+  assert.equal(scanInternals.scannedFingerprint(text({ ...base, local: [{ SomethingNew: {} }] })), null, 'an unknown local variant: not the scanner');
+  assert.equal(scanInternals.scannedFingerprint(text({ ...base, extra: 1 })), null, 'an unknown field: not the scanner');
+  assert.equal(scanInternals.scannedFingerprint(text({ ...base, compile_kind: 18446744073709551616n })), null, 'past u64: not the scanner');
+  assert.equal(scanInternals.scannedFingerprint(text({ ...base, rustc: '0042' })), null, 'a quoted number: not the scanner');
+  assert.equal(scanInternals.scannedFingerprint(text(base) + ' '), null, 'text after the object: not the scanner');
+  assert.equal(scanInternals.scannedFingerprint(text(base).replace('"rustc"', '"rustc":1,"rustc"')), null, 'a repeated field: not the scanner');
   assert.equal(scanInternals.fastFingerprint(text({ ...base, local: [{ SomethingNew: {} }] })), null, 'an unknown local variant goes to the reference parser');
   assert.equal(scanInternals.fastFingerprint(text({ ...base, extra: 1 })), null, 'an unknown field goes to the reference parser');
   assert.equal(scanInternals.fastFingerprint(text({ ...base, compile_kind: 18446744073709551616n })), null, 'past u64: refused');
+});
+
+test('a unit written by hand is JSON.stringify of its projection, odd strings, numbers and parts included', async (t) => {
+  const fx = fixtureOrSkip(t, 'v2');
+  if (!fx) return;
+  const scan = await scanFixture(fx);
+  const real = scan.buildDirs[0]!.profiles[0]!.units[0]!;
+  const odd: Unit = {
+    ...real,
+    id: 'quote " backslash \\ tab \t nul \u0000 del \u007f lone \ud800 pair \ud83d\ude00 é',
+    package: 'ünïcode-crate',
+    target: null,
+    features: ['a"b', 'c\\d', ''],
+    version: null,
+    source: { kind: 'registry', detail: 'index \n line' },
+    paths: ['/a/b', '/c "d"'],
+    parts: [{ name: 'out', path: '/x\u2028y', bytes: 0 }, { name: 'run', path: '/r', bytes: 12, extra: true } as unknown as Unit['parts'][number]],
+    bytes: Number.NaN,
+    freedBytes: -0,
+    builtAt: null,
+    fingerprintHash: null,
+    rustc: null,
+    deps: [{ name: 'x', fingerprint: '00ff' }, { name: 'y"', fingerprint: '\u0001' }],
+    fingerprintFiles: [],
+    stale: [{ reason: 'r', detail: 'd "q"' }],
+    problems: ['p\u0002'],
+  };
+  for (const u of [real, odd, { ...odd, features: null, builtAt: 1700000000123.5, bytes: Infinity }]) {
+    assert.equal(unitJsonText(u), JSON.stringify(unitToJson(u)));
+  }
 });
 
 test('scan --json written in chunks is exactly JSON.stringify of the whole projection', async (t) => {

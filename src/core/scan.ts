@@ -27,6 +27,7 @@ import { planBuildDir, outlineBuildDir, describeFsError, type IncrementalPlan, t
 import { parseDebugStringList, parseFingerprintFileName, parseFingerprintJson, parseHashFile } from './fingerprint';
 import { packageOrigin, parseRustcDepInfoLine } from './rustcdep';
 import { parseSessionName } from './incremental';
+import { leHex, scanFingerprint, type FingerprintMemo } from './fingerprint-scan';
 
 export interface BuildDirLocationLike {
   readonly path: string;
@@ -590,17 +591,6 @@ function u64Of(v: unknown): string | null {
   return v.length < 20 || v <= U64_MAX_DEC ? v : null;
 }
 
-/** `u64DecToLeHex` with one BigInt conversion instead of eight, into a flat string. */
-function leHex(dec: string): string {
-  const be = BigInt(dec).toString(16).padStart(16, '0');
-  const codes = new Array<number>(16);
-  for (let i = 0; i < 8; i++) {
-    codes[2 * i] = be.charCodeAt(14 - 2 * i);
-    codes[2 * i + 1] = be.charCodeAt(15 - 2 * i);
-  }
-  return String.fromCharCode(...codes);
-}
-
 function onlyKeys(o: Record<string, unknown>, keys: readonly string[]): boolean {
   for (const k in o) if (!keys.includes(k)) return false;
   return true;
@@ -702,7 +692,13 @@ function slowFingerprint(text: string): FingerprintFields | null {
   }
 }
 
-export const __test = { fastFingerprint, slowFingerprint };
+/** The scanner's result in the shape of the other readers, through a fresh memo (tests compare the three). */
+function scannedFingerprint(text: string): FingerprintFields | null {
+  const s = scanFingerprint(text, new Interner().memo);
+  return s && { features: [...s.features], featuresRaw: s.featuresRaw, rustc: s.rustc, deps: s.deps.map((d) => ({ name: d.name, hashHex: d.fingerprint })), precalculated: s.precalculated };
+}
+
+export const __test = { fastFingerprint, slowFingerprint, scannedFingerprint };
 
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
@@ -724,6 +720,26 @@ class Interner {
   private readonly lists = [new Map<string, readonly string[]>(), new Map<string, readonly string[]>()];
   private readonly sources = new Map<string, PackageSource>();
   private readonly deps = new Map<string, { readonly name: string; readonly fingerprint: string }>();
+  /** Dependency records by the decimal fingerprint of the JSON, so that a repeat costs no conversion. */
+  private readonly depsByDec = new Map<string, { readonly name: string; readonly fingerprint: string }>();
+
+  /** What the fingerprint scanner looks repeated values up in. */
+  readonly memo: FingerprintMemo = {
+    featureList: (raw) => {
+      const m = this.lists[0]!;
+      let l = m.get(raw);
+      if (!l) m.set(raw, (l = this.list(0, debugList(raw, '`features`'), raw)));
+      return l;
+    },
+    dep: (name, dec) => {
+      const d = this.depsByDec.get(dec);
+      if (d && d.name === name) return d;
+      const made = this.dep(name, leHex(dec));
+      if (!d) this.depsByDec.set(this.str(2, dec), made);
+      return made;
+    },
+    rustc: (dec) => this.str(2, dec),
+  };
 
   /** Kinds: 0 list items (file names, features), 1 versions, 2 rustc hashes, 3 source details, 4 targets, 5 crate names. */
   str(kind: StrKind, s: string): string;
@@ -904,12 +920,18 @@ class UnitDigester {
     let deps: readonly { readonly name: string; readonly fingerprint: string }[] = [];
     let precalculated: string | null = null;
     if (jsonText && 'data' in jsonText) {
-      const f = parseFeatures(jsonText.data.toString('utf8'));
-      features = f.features ? I.list(0, f.features, f.featuresRaw) : null;
-      rustc = I.str(2, f.rustc);
-      deps = f.deps.map((x) => I.dep(x.name, x.hashHex));
-      precalculated = f.precalculated;
-      if (f.problem) problems.push(f.problem);
+      const text = jsonText.data.toString('utf8');
+      const s = scanFingerprint(text, I.memo);
+      if (s) {
+        ({ features, rustc, deps, precalculated } = s);
+      } else {
+        const f = parseFeatures(text);
+        features = f.features ? I.list(0, f.features, f.featuresRaw) : null;
+        rustc = I.str(2, f.rustc);
+        deps = f.deps.map((x) => I.dep(x.name, x.hashHex));
+        precalculated = f.precalculated;
+        if (f.problem) problems.push(f.problem);
+      }
     } else if (jsonText) problems.push(`fingerprint JSON ${jsonText.error}`);
     const member = this.members.versions.get(p.plan.package) ?? null;
     let version: string | null = member;
@@ -1040,26 +1062,39 @@ function walkJob(acc: Accountant, j: Job | undefined, first: readonly PlannedPat
 
 /**
  * Runs jobs in order with the walks of the next ones already sent: the walker measures ahead while the
- * JavaScript side decodes, and only a few chunks of walk results are ever held at once.
+ * JavaScript side decodes, and only a few chunks of walk results are ever held at once. `first` (shared
+ * folders, which legacy units are cut out of) goes with the first job. `later` (buckets, needed only for the
+ * totals: in a big build dir, thousands of requests, some deep) rides along with the jobs in equal slices, so
+ * that it never holds up one job's decoding.
  */
-async function runJobs(jobs: readonly Job[], acc: Accountant, run: (j: Job) => Promise<void>, first: readonly PlannedPath[] = []): Promise<void> {
+async function runJobs(
+  jobs: readonly Job[],
+  acc: Accountant,
+  run: (j: Job) => Promise<void>,
+  first: readonly PlannedPath[],
+  later: readonly PlannedPath[],
+): Promise<void> {
   const AHEAD = 1;
+  if (jobs.length === 0) {
+    await walkJob(acc, undefined, [...first, ...later]);
+    return;
+  }
+  const slice = Math.ceil(later.length / jobs.length);
+  const extra = (k: number): readonly PlannedPath[] => {
+    const mine = slice === 0 ? [] : later.slice(k * slice, (k + 1) * slice);
+    return k === 0 ? [...first, ...mine] : mine;
+  };
   const walks: Promise<void>[] = [];
   const send = (k: number): void => {
     const j = jobs[k];
-    if (j && !walks[k]) walks[k] = walkJob(acc, j);
+    if (j && !walks[k]) walks[k] = walkJob(acc, j, extra(k));
   };
-  // `first` (buckets and shared folders) goes in one batch with the first job: one round trip less, which is
-  // most of a small build dir's scan.
-  const firstWalk = walkJob(acc, jobs[0], first);
-  walks[0] = firstWalk;
   for (let k = 0; k < jobs.length; k++) {
     for (let a = 0; a <= AHEAD; a++) send(k + a);
     await walks[k];
     await run(jobs[k]!);
     delete walks[k];
   }
-  await firstWalk; // with no job at all, the buckets' walk is still what the totals need
 }
 
 function unitJobs(units: readonly UnitPlan[], profile: number): Job[] {
@@ -1093,6 +1128,7 @@ async function runProfileJobs(
   digester: UnitDigester,
   pids: readonly string[],
   first: readonly PlannedPath[],
+  later: readonly PlannedPath[],
 ): Promise<void> {
   await runJobs(jobs, acc, async (j) => {
     const st = states[j.profile]!;
@@ -1108,7 +1144,7 @@ async function runProfileJobs(
       }
       acc.release(paths, false);
     }
-  }, first);
+  }, first, later);
 }
 
 const incrementalPlanned = (ip: IncrementalPlan): PlannedPath => ({ path: ip.path, part: 'other', depth: 1 });
@@ -1131,7 +1167,7 @@ export async function scanPartial(
   const digester = new UnitDigester(acc, opts.walker, opts.members);
   const pid = profileId(buildDir, pp.platform, pp.name);
   const state = new ProfileState();
-  await runProfileJobs([...unitJobs(pp.units, 0), ...incrementalJobs(crates, 0)], [state], acc, digester, [pid], pp.shared);
+  await runProfileJobs([...unitJobs(pp.units, 0), ...incrementalJobs(crates, 0)], [state], acc, digester, [pid], pp.shared, []);
   return { units: finalizeUnits(state.drafts), incremental: state.incremental, problems };
 }
 
@@ -1160,15 +1196,16 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
     for (const u of pp.units) if (!isDirect(u)) for (const p of u.paths) if (!p.within) acc.request(p, u.layout);
     for (const c of crates[i]!) acc.request(c.planned, null);
   });
-  // Buckets and shared folders are walked with the first job (few requests); they stay walked until the end.
-  const first = plans.flatMap(({ plan }) => [...plan.buckets.flatMap((b) => b.paths), ...plan.profiles.flatMap((pp) => [...pp.shared, ...pp.buckets.flatMap((b) => b.paths)])]);
+  // Shared folders go with the first job, buckets in slices with every job; all stay walked until the end.
+  const first = plans.flatMap(({ plan }) => plan.profiles.flatMap((pp) => pp.shared));
+  const later = plans.flatMap(({ plan }) => [...plan.buckets.flatMap((b) => b.paths), ...plan.profiles.flatMap((pp) => pp.buckets.flatMap((b) => b.paths))]);
 
   const digester = new UnitDigester(acc, opts.walker, opts.members);
   const states = profiles.map(() => new ProfileState());
   const pids = profiles.map(({ plan, pp }) => profileId(plan.path, pp.platform, pp.name));
   // One stream of jobs over every profile, so that the walker never waits between two profiles.
   const jobs = profiles.flatMap(({ pp }, i) => [...unitJobs(pp.units, i), ...incrementalJobs(crates[i]!, i)]);
-  await runProfileJobs(jobs, states, acc, digester, pids, first);
+  await runProfileJobs(jobs, states, acc, digester, pids, first, later);
 
   const buildDirs: BuildDir[] = [];
   let k = 0;
