@@ -232,6 +232,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   } else {
     out.write(renderHuman(result, located.dirs.notes ?? [], parsed.summary));
   }
+  // The helper has long been told to stop: waiting for it costs nothing and lets `time` count its CPU.
+  await walker.ended?.();
   return EXIT.ok;
 }
 

@@ -480,7 +480,7 @@ impl Walk<'_> {
         if emit && i.kind == b'f' && !self.rules.is_empty() {
             if let Some((k, r)) = self.rules.iter().enumerate().find(|(_, r)| glob_match(&r.glob, rel)) {
                 if !r.skip {
-                    out.inline(rel, k, read_request(&file(), r.max, r.first_line));
+                    out.inline(rel, k, read_request(&file(), r.max, r.first_line, true));
                 }
             }
         }
@@ -688,8 +688,10 @@ fn open_nofollow(path: &Path) -> io::Result<File> {
 }
 
 /// Refuses anything but a regular file, before opening (so a FIFO never blocks us) and again on the open
-/// handle (so a file swapped for a symlink in between is not followed).
-fn read_request(path: &Path, max: u64, first_line: bool) -> Result<Vec<u8>, &'static str> {
+/// handle (so a file swapped for a symlink in between is not followed). `listed`: the walk has just lstat'ed
+/// it as a regular file; on Unix the open itself (no-follow, non-blocking) and the handle's check then give the
+/// same answers for anything that changed since, so the first lstat, a full path lookup, is skipped.
+fn read_request(path: &Path, max: u64, first_line: bool, listed: bool) -> Result<Vec<u8>, &'static str> {
     let check = |md: &Metadata| -> Result<(), &'static str> {
         match kind_of(md) {
             b'f' => Ok(()),
@@ -698,7 +700,9 @@ fn read_request(path: &Path, max: u64, first_line: bool) -> Result<Vec<u8>, &'st
             _ => Err("EINVAL"),
         }
     };
-    check(&fs::symlink_metadata(path).map_err(|e| code_of(&e))?)?;
+    if !(cfg!(unix) && listed) {
+        check(&fs::symlink_metadata(path).map_err(|e| code_of(&e))?)?;
+    }
     let mut f = match open_nofollow(path) {
         Ok(f) => f,
         Err(e) => {
@@ -974,7 +978,7 @@ impl Pool {
                 max,
                 first_line,
             } => {
-                let r = read_request(path, *max, *first_line);
+                let r = read_request(path, *max, *first_line, false);
                 lock(&self.out).read(i as u32, r);
             }
         }

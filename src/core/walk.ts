@@ -107,6 +107,8 @@ export interface Walker {
   /** Results come back in request order. Symlinks are not followed (a symlink gives code 'ELOOP'). */
   read(requests: readonly ReadRequest[]): Promise<ReadResult[]>;
   close(): void;
+  /** After close(): resolves once a helper process, if any, has ended, so that its CPU time is its parent's to count. */
+  ended?(): Promise<void>;
 }
 
 /** The glob semantics of InlineRule, shared by both walkers. */

@@ -119,6 +119,14 @@ export class NativeWalker implements Walker {
     if (!this.inflight) this.setBusy(false);
   }
 
+  /** Resolves once the helper has exited (after close() it exits as soon as it has read its input). */
+  ended(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    // Waiting for it must keep the process alive, which an idle helper otherwise does not.
+    this.child.ref();
+    return new Promise((resolve) => this.child.once('exit', () => resolve()));
+  }
+
   /** Kills the helper (tests use it to check that pending calls reject). */
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.child.kill(signal);

@@ -58,6 +58,10 @@ class FallbackWalker implements Walker {
     if (this.current !== this.native) this.native.close();
   }
 
+  ended(): Promise<void> {
+    return this.native.ended();
+  }
+
   private async withFallback<T>(f: (w: Walker) => Promise<T>): Promise<T> {
     const w = this.current;
     try {
