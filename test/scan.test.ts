@@ -20,6 +20,8 @@ import { locateBuildDirs } from '../src/node/cargo';
 import { createWalker } from '../src/node/walker';
 import { scanBuildDirs, __test as scanInternals } from '../src/core/scan';
 import { scanJsonChunks, scanToJson, unitJsonText, unitToJson } from '../src/core/json';
+import { leHex } from '../src/core/fingerprint-scan';
+import { u64DecToLeHex } from '../src/core/json-lossless';
 import type { Profile, ScanResult, Unit, UnitKind } from '../src/core/model';
 import type { ReadRequest, ReadResult, WalkRequest, WalkResult, Walker } from '../src/core/walk';
 
@@ -412,6 +414,16 @@ test('the fingerprint JSON fast path never accepts what the reference parser ref
   assert.equal(scanInternals.fastFingerprint(text({ ...base, local: [{ SomethingNew: {} }] })), null, 'an unknown local variant goes to the reference parser');
   assert.equal(scanInternals.fastFingerprint(text({ ...base, extra: 1 })), null, 'an unknown field goes to the reference parser');
   assert.equal(scanInternals.fastFingerprint(text({ ...base, compile_kind: 18446744073709551616n })), null, 'past u64: refused');
+});
+
+test('the decimal-to-hex conversion of the fingerprint scanner equals the reference on the edges of u64 and on random values', () => {
+  const values = ['0', '1', '9', '255', '256', '65535', '65536', '4294967295', '4294967296', '9007199254740991', '9007199254740993', '18446744073709551615', '18446744073709551614', '10000000000000000000'];
+  let x = 0x9e3779b97f4a7c15n;
+  for (let i = 0; i < 2000; i++) {
+    x = (x * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n);
+    values.push((x >> BigInt(i % 64)).toString());
+  }
+  for (const v of values) assert.equal(leHex(v), u64DecToLeHex(v), v);
 });
 
 test('a unit written by hand is JSON.stringify of its projection, odd strings, numbers and parts included', async (t) => {

@@ -343,13 +343,29 @@ export function scanFingerprint(text: string, memo: FingerprintMemo): ScannedFin
   return { features, featuresRaw, rustc, deps, precalculated };
 }
 
-/** `u64DecToLeHex` (fingerprint.ts) with one BigInt conversion instead of eight, into a flat string. */
+const HEX = '0123456789abcdef';
+
+/**
+ * `u64DecToLeHex` (json-lossless.ts) for the decimal u64 the scanner has checked, without BigInt: the value is
+ * built in four 16-bit limbs, then written byte by byte, least significant first.
+ */
 export function leHex(dec: string): string {
-  const be = BigInt(dec).toString(16).padStart(16, '0');
-  const codes = new Array<number>(16);
-  for (let i = 0; i < 8; i++) {
-    codes[2 * i] = be.charCodeAt(14 - 2 * i);
-    codes[2 * i + 1] = be.charCodeAt(15 - 2 * i);
+  let l0 = 0;
+  let l1 = 0;
+  let l2 = 0;
+  let l3 = 0;
+  for (let i = 0; i < dec.length; i++) {
+    l0 = l0 * 10 + (dec.charCodeAt(i) - 48);
+    l1 = l1 * 10 + (l0 >>> 16);
+    l0 &= 0xffff;
+    l2 = l2 * 10 + (l1 >>> 16);
+    l1 &= 0xffff;
+    l3 = (l3 * 10 + (l2 >>> 16)) & 0xffff;
+    l2 &= 0xffff;
   }
-  return String.fromCharCode(...codes);
+  let out = '';
+  for (const limb of [l0, l1, l2, l3]) {
+    out += HEX[(limb >>> 4) & 15]! + HEX[limb & 15]! + HEX[(limb >>> 12) & 15]! + HEX[(limb >>> 8) & 15]!;
+  }
+  return out;
 }

@@ -720,8 +720,6 @@ class Interner {
   private readonly lists = [new Map<string, readonly string[]>(), new Map<string, readonly string[]>()];
   private readonly sources = new Map<string, PackageSource>();
   private readonly deps = new Map<string, { readonly name: string; readonly fingerprint: string }>();
-  /** Dependency records by the decimal fingerprint of the JSON, so that a repeat costs no conversion. */
-  private readonly depsByDec = new Map<string, { readonly name: string; readonly fingerprint: string }>();
 
   /** What the fingerprint scanner looks repeated values up in. */
   readonly memo: FingerprintMemo = {
@@ -731,13 +729,7 @@ class Interner {
       if (!l) m.set(raw, (l = this.list(0, debugList(raw, '`features`'), raw)));
       return l;
     },
-    dep: (name, dec) => {
-      const d = this.depsByDec.get(dec);
-      if (d && d.name === name) return d;
-      const made = this.dep(name, leHex(dec));
-      if (!d) this.depsByDec.set(this.str(2, dec), made);
-      return made;
-    },
+    dep: (name, dec) => this.dep(name, leHex(dec)),
     rustc: (dec) => this.str(2, dec),
   };
 
