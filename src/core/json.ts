@@ -3,7 +3,7 @@
 // Additive changes keep `schema: 1`; renaming or removing a field bumps it. The same projection can be written
 // as a stream of text chunks (scanJsonChunks), unit by unit, so that a huge scan is never one string in memory.
 
-import type { Bucket, IncrementalCrate, Profile, ScanResult, Unit, UnitPart } from './model';
+import type { Bucket, IncrementalCrate, PackageSource, Profile, ScanResult, Unit, UnitPart } from './model';
 
 export const JSON_SCHEMA_VERSION = 1;
 
@@ -20,25 +20,25 @@ export function unitToJson(u: Unit): Record<string, unknown> {
     target: u.target,
     features: u.features,
     version: u.version,
-    source: u.source,
+    source: u.source && { kind: u.source.kind, detail: u.source.detail },
     paths: u.paths,
-    parts: u.parts,
+    parts: u.parts.map((p) => ({ name: p.name, path: p.path, bytes: p.bytes })),
     bytes: u.bytes,
     freedBytes: u.freedBytes,
     builtAt: iso(u.builtAt),
     lastBuildFailed: u.lastBuildFailed,
     fingerprintHash: u.fingerprintHash,
     rustc: u.rustc,
-    deps: u.deps,
+    deps: u.deps.map((d) => ({ name: d.name, fingerprint: d.fingerprint })),
     fingerprintFiles: u.fingerprintFiles,
     stale: u.stale,
     problems: u.problems,
   };
 }
 
-// `JSON.stringify(unitToJson(u))`, written by hand: a huge scan writes tens of thousands of units, and most of
-// what a unit holds is shared with others (feature lists, file-name lists, sources, dependency records), whose
-// text is made once. Tests hold it equal to JSON.stringify on every fixture.
+// `JSON.stringify(unitToJson(u))`, written by hand: a huge scan writes tens of thousands of units. Lists that
+// units share (feature lists, file-name lists) have their text made once. Tests hold it equal to
+// JSON.stringify on every fixture and on odd values.
 const SAFE = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 const str = (s: string | null): string => (s === null ? 'null' : SAFE.test(s) ? `"${s}"` : JSON.stringify(s));
 const num = (n: number | null): string => (n === null || !Number.isFinite(n) ? 'null' : String(n));
@@ -52,36 +52,33 @@ function strList(xs: readonly string[] | null): string {
   return t;
 }
 
-/** An object the model shares between units (a source, a dependency record): its text is made once. */
-function sharedObject(o: object | null): string {
-  if (o === null) return 'null';
-  let t = shared.get(o);
-  if (t === undefined) shared.set(o, (t = JSON.stringify(o)));
-  return t;
-}
-
-const PART_KEYS = 3;
-
 function partsText(parts: readonly UnitPart[]): string {
   let t = '[';
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
-    if (i > 0) t += ',';
-    t += Object.keys(p).length === PART_KEYS ? `{"name":${str(p.name)},"path":${str(p.path)},"bytes":${num(p.bytes)}}` : JSON.stringify(p);
+    t += `${i > 0 ? ',' : ''}{"name":${str(p.name)},"path":${str(p.path)},"bytes":${num(p.bytes)}}`;
   }
   return t + ']';
 }
 
+function depsText(deps: Unit['deps']): string {
+  let t = '[';
+  for (let i = 0; i < deps.length; i++) {
+    const d = deps[i]!;
+    t += `${i > 0 ? ',' : ''}{"name":${str(d.name)},"fingerprint":${str(d.fingerprint)}}`;
+  }
+  return t + ']';
+}
+
+const sourceText = (s: PackageSource | null): string => (s === null ? 'null' : `{"kind":${str(s.kind)},"detail":${str(s.detail)}}`);
+
 export function unitJsonText(u: Unit): string {
-  let deps = '[';
-  for (let i = 0; i < u.deps.length; i++) deps += (i > 0 ? ',' : '') + sharedObject(u.deps[i]!);
-  deps += ']';
   const paths = u.paths.length === 1 ? `[${str(u.paths[0]!)}]` : `[${u.paths.map(str).join(',')}]`;
   return (
     `{"id":${str(u.id)},"package":${str(u.package)},"hash":${str(u.hash)},"layout":${str(u.layout)},"kind":${str(u.kind)},"mode":${str(u.mode)}` +
-    `,"target":${str(u.target)},"features":${strList(u.features)},"version":${str(u.version)},"source":${sharedObject(u.source)}` +
+    `,"target":${str(u.target)},"features":${strList(u.features)},"version":${str(u.version)},"source":${sourceText(u.source)}` +
     `,"paths":${paths},"parts":${partsText(u.parts)},"bytes":${num(u.bytes)},"freedBytes":${num(u.freedBytes)},"builtAt":${str(iso(u.builtAt))}` +
-    `,"lastBuildFailed":${u.lastBuildFailed},"fingerprintHash":${str(u.fingerprintHash)},"rustc":${str(u.rustc)},"deps":${deps}` +
+    `,"lastBuildFailed":${u.lastBuildFailed},"fingerprintHash":${str(u.fingerprintHash)},"rustc":${str(u.rustc)},"deps":${depsText(u.deps)}` +
     `,"fingerprintFiles":${strList(u.fingerprintFiles)},"stale":${u.stale.length === 0 ? '[]' : JSON.stringify(u.stale)},"problems":${u.problems.length === 0 ? '[]' : JSON.stringify(u.problems)}}`
   );
 }
