@@ -211,8 +211,6 @@ function localEntry(sc: Scanner): string | null {
   sc.object((variant) => {
     switch (variant) {
       case 'CheckDepInfo': {
-        let fingerprint = false;
-        let checksum = false;
         const seen = sc.object((k) => {
           if (k === 'dep_info') {
             sc.string();
@@ -221,17 +219,16 @@ function localEntry(sc: Scanner): string | null {
           if (k === 'fingerprint') {
             const v = sc.plainString();
             if (v !== 'mtime' && v !== 'content') throw UNUSUAL;
-            fingerprint = true;
             return 2;
           }
           if (k === 'checksum') {
             sc.boolean();
-            checksum = true;
             return 4;
           }
           return 0;
         });
-        if ((seen & 1) === 0 || (!fingerprint && !checksum)) throw UNUSUAL;
+        // `dep_info`, and `fingerprint` or `checksum` (or both).
+        if ((seen & 1) === 0 || (seen & 6) === 0) throw UNUSUAL;
         return 1;
       }
       case 'RerunIfChanged': {
