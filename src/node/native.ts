@@ -121,7 +121,8 @@ export class NativeWalker implements Walker {
 
   /** Resolves once the helper has exited (after close() it exits as soon as it has read its input). */
   ended(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    // No pid: it never started (the 'error' event said so), and no 'exit' may ever come.
+    if (this.child.pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
     // Waiting for it must keep the process alive, which an idle helper otherwise does not.
     this.child.ref();
     return new Promise((resolve) => this.child.once('exit', () => resolve()));
