@@ -62,15 +62,13 @@ after(async () => {
   else if (workspace) rmSync(workspace, { recursive: true, force: true });
 });
 
-const row = (tree, label) => treeRow(tree, label);
-const expand = (tree, label) => expandRow(tree, label);
 
 test('the view lists the profiles and packages of the build dir', { timeout: 120_000 }, async () => {
   await captureOnFailure(page, 'explorer-packages', async () => {
     await openViewContainer(page, 'Cargo Build Dir');
     const tree = await getTree(page, 'Build Directory');
     await waitForTreeLabels(tree, (l) => l.includes('debug'), { timeout: 60_000 });
-    await expand(tree, 'debug');
+    await expandRow(tree, 'debug');
     const labels = await waitForTreeLabels(tree, (l) => ['app', 'util', 'pmacro', 'bs', 'Incremental'].every((x) => l.includes(x)));
     assert.ok(labels.indexOf('debug') < labels.indexOf('app'));
     await screenshot(page, 'explorer-packages');
@@ -80,14 +78,14 @@ test('the view lists the profiles and packages of the build dir', { timeout: 120
 test('a build-script run shows its OUT_DIR files, and clicking one opens it in an editor', { timeout: 120_000 }, async () => {
   await captureOnFailure(page, 'explorer-out-dir', async () => {
     const tree = await getTree(page, 'Build Directory');
-    await expand(tree, 'app');
-    await expand(tree, 'build script (run) app');
-    const out = row(tree, 'out');
+    await expandRow(tree, 'app');
+    await expandRow(tree, 'build script (run) app');
+    const out = treeRow(tree, 'out');
     await waitForCondition(async () => (await out.count()) > 0, 'the out part');
     assert.match(await out.innerText(), /OUT_DIR/);
-    await expand(tree, 'out');
+    await expandRow(tree, 'out');
     await waitForTreeLabels(tree, (l) => l.includes('gen.rs'));
-    await row(tree, 'gen.rs').click();
+    await treeRow(tree, 'gen.rs').click();
     const tab = page.locator('.tabs-container .tab', { hasText: 'gen.rs' });
     await waitForCondition(async () => (await tab.count()) > 0, 'an editor tab for gen.rs');
     await waitForCondition(async () => (await page.locator('.monaco-editor .view-lines', { hasText: 'GENERATED' }).count()) > 0, 'gen.rs content in the editor');
@@ -103,15 +101,16 @@ async function description(r) {
 test('editing a source file and running cargo build updates the tree without a manual refresh', { timeout: 180_000 }, async () => {
   await captureOnFailure(page, 'explorer-live', async () => {
     const tree = await getTree(page, 'Build Directory');
-    await expand(tree, 'util');
-    const lib = row(tree, 'lib util');
+    await expandRow(tree, 'util');
+    const lib = treeRow(tree, 'lib util');
     await waitForCondition(async () => (await lib.count()) > 0, 'a lib util row');
-    const rowsBefore = await tree.getByRole('treeitem').filter({ has: page.locator('.label-name', { hasText: /^lib util$/ }) }).evaluateAll((els) => els.map((e) => e.querySelector('.label-description')?.textContent ?? ''));
+    const utilDescriptions = () => tree.getByRole('treeitem').filter({ has: page.locator('.label-name', { hasText: /^lib util$/ }) }).evaluateAll((els) => els.map((e) => e.querySelector('.label-description')?.textContent ?? ''));
+    const rowsBefore = await utilDescriptions();
     // A large constant makes every util library grow by ~256 KiB: the sizes the rows show must change.
     appendFileSync(join(workspace, 'util', 'src', 'lib.rs'), '\n#[used]\npub static LIVE_TEST_BLOB: [u8; 262144] = [7; 262144];\n');
     cargo(['build']);
     await waitForCondition(async () => {
-      const now = await tree.getByRole('treeitem').filter({ has: page.locator('.label-name', { hasText: /^lib util$/ }) }).evaluateAll((els) => els.map((e) => e.querySelector('.label-description')?.textContent ?? ''));
+      const now = await utilDescriptions();
       return now.length === rowsBefore.length && now.some((d, i) => d.split(' · ')[1] !== rowsBefore[i].split(' · ')[1]);
     }, 'the util rows to show the new sizes', { timeout: 60_000 });
     await screenshot(page, 'explorer-live');
@@ -121,8 +120,8 @@ test('editing a source file and running cargo build updates the tree without a m
 test('Clean Unit asks in a modal naming the unit and the bytes, removes exactly that unit, and cargo builds again', { timeout: 180_000 }, async () => {
   await captureOnFailure(page, 'explorer-clean-unit', async () => {
     const tree = await getTree(page, 'Build Directory');
-    await expand(tree, 'util');
-    const lib = row(tree, 'lib util');
+    await expandRow(tree, 'util');
+    const lib = treeRow(tree, 'lib util');
     const hash = (await description(lib)).split(' · ')[0];
     assert.match(hash, /^[0-9a-f]{8}$/);
     const before = unitDirs('util');
