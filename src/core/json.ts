@@ -42,13 +42,13 @@ export function unitToJson(u: Unit): Record<string, unknown> {
 const SAFE = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 const str = (s: string | null): string => (s === null ? 'null' : SAFE.test(s) ? `"${s}"` : JSON.stringify(s));
 const num = (n: number | null): string => (n === null || !Number.isFinite(n) ? 'null' : String(n));
-const shared = new WeakMap<object, string>();
+const listTexts = new WeakMap<readonly string[], string>();
 
 function strList(xs: readonly string[] | null): string {
   if (xs === null) return 'null';
   if (xs.length === 0) return '[]';
-  let t = shared.get(xs);
-  if (t === undefined) shared.set(xs, (t = `[${xs.map(str).join(',')}]`));
+  let t = listTexts.get(xs);
+  if (t === undefined) listTexts.set(xs, (t = `[${xs.map(str).join(',')}]`));
   return t;
 }
 

@@ -723,12 +723,7 @@ class Interner {
 
   /** What the fingerprint scanner looks repeated values up in. */
   readonly memo: FingerprintMemo = {
-    featureList: (raw) => {
-      const m = this.lists[0]!;
-      let l = m.get(raw);
-      if (!l) m.set(raw, (l = this.list(0, debugList(raw, '`features`'), raw)));
-      return l;
-    },
+    featureList: (raw) => this.lists[0]!.get(raw) ?? this.list(0, debugList(raw, '`features`'), raw),
     dep: (name, dec) => this.dep(name, leHex(dec)),
     rustc: (dec) => this.str(2, dec),
   };
