@@ -27,6 +27,7 @@ import {
   type PlannedPath,
 } from './layout';
 import { profileId, scanBuildDirs, scanPartial, type BuildDirLocationLike, type ScanOptions } from './scan';
+import { groupBy } from './group';
 
 // ------------------------------------------------------------------------------------------------------------
 // Scope
@@ -1030,13 +1031,7 @@ class RefreshRun {
   private summaries(units: readonly Unit[], names: ReadonlySet<string>, prev: readonly PackageSummary[]): PackageSummary[] {
     const links = this.ledger.links;
     const parts = this.ledger.parts;
-    const groups = new Map<string, Unit[]>();
-    for (const u of units) {
-      if (!names.has(u.package)) continue;
-      let g = groups.get(u.package);
-      if (!g) groups.set(u.package, (g = []));
-      g.push(u);
-    }
+    const groups = groupBy(units, (u) => (names.has(u.package) ? u.package : null));
     const prevByName = new Map(prev.map((s) => [s.name, s]));
     const out = prev.filter((s) => !names.has(s.name));
     for (const [name, g] of groups) {
@@ -1243,15 +1238,7 @@ function changedBetween(prev: ScanResult, next: ScanResult, touched?: ReadonlySe
   return { buildDirs: buildDirs.sort(), profiles: profiles.sort(), packages: packages.sort() };
 }
 
-function groupUnits(p: Profile | undefined): Map<string, Unit[]> {
-  const m = new Map<string, Unit[]>();
-  for (const u of p?.units ?? []) {
-    let g = m.get(u.package);
-    if (!g) m.set(u.package, (g = []));
-    g.push(u);
-  }
-  return m;
-}
+const groupUnits = (p: Profile | undefined): Map<string, Unit[]> => groupBy(p?.units ?? [], (u) => u.package);
 
 // ------------------------------------------------------------------------------------------------------------
 // What to watch

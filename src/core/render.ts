@@ -11,6 +11,7 @@ import type { BuildRunReport } from './buildrun';
 import type { FingerprintExplanation } from './explain';
 import type { UnitComparison } from './compare';
 import type { BuildAnalysis, LastBuild } from './analysis';
+import { groupBy } from './group';
 
 function decoded<T>(d: Decoded<T> | null, f: (v: T) => string): string {
   if (d === null) return 'none';
@@ -63,16 +64,11 @@ export function renderDetails(d: UnitDetails, byFingerprint: ReadonlyMap<string,
     lines.push('', `build-script run${b.ranAt ? `, ran ${new Date(b.ranAt).toISOString()} (${formatAge(b.ranAt)})` : ''}`, `  OUT_DIR ${b.outDir}`);
     if (b.rootOutput?.ok && b.rootOutput.value !== b.outDir) lines.push(`  OUT_DIR when it ran: ${b.rootOutput.value}`);
     if (b.stdout?.ok) {
-      const groups = new Map<string, string[]>();
-      for (const dir of b.stdout.value.parsed.directives) {
-        const g = groups.get(dir.category) ?? [];
-        g.push(`${dir.value}${dir.category === 'invalid' ? ` (${dir.message})` : ''}  [line ${dir.line}, ${dir.syntax === 'new' ? 'cargo::' : 'cargo:'}${dir.key}]`);
-        groups.set(dir.category, g);
-      }
+      const groups = groupBy(b.stdout.value.parsed.directives, (d) => d.category);
       if (groups.size === 0) lines.push('  no cargo: directives');
-      for (const [cat, vals] of groups) {
+      for (const [cat, dirs] of groups) {
         lines.push(`  ${cat}:`);
-        for (const v of vals) lines.push(`    ${v}`);
+        for (const d of dirs) lines.push(`    ${d.value}${d.category === 'invalid' ? ` (${d.message})` : ''}  [line ${d.line}, ${d.syntax === 'new' ? 'cargo::' : 'cargo:'}${d.key}]`);
       }
     } else lines.push(`  stdout: ${decoded(b.stdout, () => '')}`);
     lines.push(`  stderr: ${decoded(b.stderr, (s) => (s.trim() === '' ? '(empty)' : `\n${s.replace(/^/gm, '    ')}`))}`);

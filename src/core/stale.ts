@@ -13,6 +13,7 @@ import type { BuildDir, IncrementalCrate, Profile, ScanResult, StaleReason, Unit
 import type { Walker, ReadRequest } from './walk';
 import { unitLabel } from './format';
 import { groupByFingerprint } from './unitindex';
+import { groupBy } from './group';
 import { parseFingerprintFileName, parseFingerprintJson } from './fingerprint';
 import { parseDepInfo } from './depinfo';
 import { parseRustcVerbose, rustcFieldFromVerbose, toolchainLabel } from './rustc-hash';
@@ -253,13 +254,7 @@ export async function readStaleEvidence(
 ): Promise<StaleEvidence> {
   const refs = allRefs(scan);
   const isMember = memberSet(refs, opts.members);
-  const groups = new Map<string, Ref[]>();
-  for (const r of refs) {
-    const k = groupKey(r, isMember(r.unit.package), null, false);
-    const g = groups.get(k);
-    if (g) g.push(r);
-    else groups.set(k, [r]);
-  }
+  const groups = groupBy(refs, (r) => groupKey(r, isMember(r.unit.package), null, false));
   const reads: ReadRequest[] = [];
   const jobs: { unit: Unit; what: 'json' | 'dep' | 'rmeta' | 'info' }[] = [];
   const add = (r: ReadRequest, unit: Unit | null, what: 'json' | 'dep' | 'rmeta' | 'info'): void => {
@@ -345,7 +340,7 @@ export function analyzeStaleness(scan: ScanResult, ctx: StaleContext): StaleAnal
   const notes: string[] = [];
 
   // --- the unit graph: fingerprint → units (across profiles: `--target` builds use host build scripts)
-  const byFingerprint = fingerprintIndex(refs);
+  const byFingerprint = groupByFingerprint(refs);
 
   // --- toolchain
   const toolchains = ctx.toolchains?.map((t) => ({ ...t, hash: t.hash ?? rustcFieldFromVerbose(t.verbose), version: parseRustcVerbose(t.verbose) })) ?? null;
@@ -480,9 +475,9 @@ export function analyzeStaleness(scan: ScanResult, ctx: StaleContext): StaleAnal
       const unitReasons = (u: Unit): StaleReason[] => acc.reasons.get(u.id) ?? [];
       // A failed unit is compiled again at the next build and reuses its incremental data: it counts as current.
       const current = p.units.filter((u) => !unitReasons(u).some((x) => STRONG.has(x.reason)));
-      const byCrate = groupByCrate(current);
+      const byCrate = groupBy(current, crateOf);
       // Every unit by crate too (an orphaned folder names why its units are stale): one pass, not one per folder.
-      const allByCrate = groupByCrate(p.units);
+      const allByCrate = groupBy(p.units, crateOf);
       for (const c of p.incremental) {
         const reasons = incrementalReasons(c, allByCrate.get(c.crate) ?? [], byCrate.get(c.crate) ?? [], unitReasons, cutoff, now);
         incremental.set(c.path, reasons.folder);
@@ -530,13 +525,7 @@ function liveGraph(
   ev: StaleEvidence | null,
   resolve: CargoResolve | null,
 ): { groups: Map<string, Ref[]>; blocked: Map<string, string | null>; roots: Ref[]; reachedAt: Map<string, number>; reachedBy: Map<string, Ref> } {
-  const groups = new Map<string, Ref[]>();
-  for (const r of refs) {
-    const k = groupKey(r, isMember(r.unit.package), ev, true);
-    const g = groups.get(k);
-    if (g) g.push(r);
-    else groups.set(k, [r]);
-  }
+  const groups = groupBy(refs, (r) => groupKey(r, isMember(r.unit.package), ev, true));
   const blocked = usability(refs, byFingerprint, isMember, resolve);
   const roots: Ref[] = [];
   for (const g of groups.values()) {
@@ -573,7 +562,6 @@ function reach(roots: readonly Ref[], byFingerprint: ReadonlyMap<string, Ref[]>)
   return reachedBy;
 }
 
-const fingerprintIndex = (refs: readonly Ref[]): Map<string, Ref[]> => groupByFingerprint(refs);
 
 /** What the staleness analysis treats as live: its roots, and for every unit reached, the newest root reaching it. */
 export interface Liveness {
@@ -590,7 +578,7 @@ export interface Liveness {
  */
 export function liveness(scan: ScanResult, ctx: Pick<StaleContext, 'members' | 'evidence' | 'resolve'> = {}): Liveness {
   const refs = allRefs(scan);
-  const { roots, reachedBy } = liveGraph(refs, fingerprintIndex(refs), memberSet(refs, ctx.members), ctx.evidence ?? null, ctx.resolve ?? null);
+  const { roots, reachedBy } = liveGraph(refs, groupByFingerprint(refs), memberSet(refs, ctx.members), ctx.evidence ?? null, ctx.resolve ?? null);
   const by = new Map<string, Unit>();
   for (const [id, r] of reachedBy) by.set(id, r.unit);
   return { roots: roots.map((r) => r.unit), reachedBy: by };
@@ -602,7 +590,7 @@ export function reachableFrom(scan: ScanResult, roots: readonly Unit[]): Readonl
   const byId = new Map(refs.map((r) => [r.unit.id, r]));
   const start = roots.map((u) => byId.get(u.id)).filter((r): r is Ref => r !== undefined);
   const out = new Map<string, Unit>();
-  for (const [id, r] of reach(start, fingerprintIndex(refs))) out.set(id, r.unit);
+  for (const [id, r] of reach(start, groupByFingerprint(refs))) out.set(id, r.unit);
   return out;
 }
 
@@ -651,17 +639,6 @@ function usability(refs: readonly Ref[], byFingerprint: ReadonlyMap<string, Ref[
   };
   for (const r of refs) visit(r);
   return memo;
-}
-
-function groupByCrate(units: readonly Unit[]): Map<string, Unit[]> {
-  const byCrate = new Map<string, Unit[]>();
-  for (const u of units) {
-    const c = crateOf(u);
-    const a = byCrate.get(c);
-    if (a) a.push(u);
-    else byCrate.set(c, [u]);
-  }
-  return byCrate;
 }
 
 function incrementalReasons(

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import type { BuildDir, Profile, ScanResult, Unit } from './model';
 import { unitLabel } from './format';
+import { groupBy } from './group';
 
 export interface UnitRef {
   readonly unit: Unit;
@@ -28,15 +29,7 @@ export function indexUnits(scan: ScanResult): UnitIndex {
 
 /** Units by the fingerprint in their hash file (several when cargo left equal ones in different folders). */
 export function groupByFingerprint<R extends { readonly unit: Unit }>(refs: readonly R[]): Map<string, R[]> {
-  const byFingerprint = new Map<string, R[]>();
-  for (const r of refs) {
-    const h = r.unit.fingerprintHash;
-    if (!h) continue;
-    const a = byFingerprint.get(h);
-    if (a) a.push(r);
-    else byFingerprint.set(h, [r]);
-  }
-  return byFingerprint;
+  return groupBy(refs, (r) => r.unit.fingerprintHash || null);
 }
 
 export const shortHash = (h: string): string => h.slice(0, 8);
