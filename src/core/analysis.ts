@@ -18,6 +18,7 @@ import { describeChange } from './compare';
 import { unitLabel } from './format';
 import type { LiveSignal } from './outdir';
 import { fingerprintDirOf, indexUnits, isoTime, type UnitRef } from './unitindex';
+import { readNoFollow } from './inspect';
 
 export const HOW_TO_ENABLE =
   'Cargo writes build-analysis logs only on nightly, and only when asked twice: pass `-Zbuild-analysis` and set ' +
@@ -303,27 +304,8 @@ export function listBuildLogs(cargoHome: string): { readonly dir: string; readon
 }
 
 function readCapped(file: string, max: number): string | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
-  } catch {
-    return null;
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const buf = Buffer.alloc(Math.min(size, max));
-    let off = 0;
-    while (off < buf.length) {
-      const n = fs.readSync(fd, buf, off, buf.length - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off).toString('utf8');
-  } catch {
-    return null;
-  } finally {
-    fs.closeSync(fd);
-  }
+  const r = readNoFollow(file, max);
+  return r.ok ? r.data.toString('utf8') : null;
 }
 
 function samePath(a: string, b: string): boolean {

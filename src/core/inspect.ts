@@ -51,31 +51,39 @@ export interface UnitDetails {
   readonly buildScript: BuildScriptRun | null;
 }
 
-function readFileNoFollow(file: string): Decoded<Buffer> | null {
+/**
+ * The first `max` bytes of a file, never through a symlink (O_NOFOLLOW where the platform has it), with the
+ * file's size; or the errno code that prevented it. Shared by the inspect and build-analysis readers.
+ */
+export function readNoFollow(file: string, max: number): { ok: true; data: Buffer; size: number } | { ok: false; code: string } {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    if (code === 'ENOENT') return null;
-    return { ok: false, error: describeFsError(code) };
+    return { ok: false, code: (e as NodeJS.ErrnoException).code ?? 'EIO' };
   }
   try {
     const size = fs.fstatSync(fd).size;
-    const buf = Buffer.alloc(Math.min(size, MAX_FILE));
+    const buf = Buffer.alloc(Math.min(size, max));
     let off = 0;
     while (off < buf.length) {
       const n = fs.readSync(fd, buf, off, buf.length - off, off);
       if (n === 0) break;
       off += n;
     }
-    if (size > MAX_FILE) return { ok: false, error: `is ${size} bytes, more than the ${MAX_FILE >> 20} MiB this reads` };
-    return { ok: true, value: buf.subarray(0, off) };
+    return { ok: true, data: buf.subarray(0, off), size };
   } catch (e) {
-    return { ok: false, error: describeFsError((e as NodeJS.ErrnoException).code ?? 'EIO') };
+    return { ok: false, code: (e as NodeJS.ErrnoException).code ?? 'EIO' };
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function readFileNoFollow(file: string): Decoded<Buffer> | null {
+  const r = readNoFollow(file, MAX_FILE);
+  if (!r.ok) return r.code === 'ENOENT' ? null : { ok: false, error: describeFsError(r.code) };
+  if (r.size > MAX_FILE) return { ok: false, error: `is ${r.size} bytes, more than the ${MAX_FILE >> 20} MiB this reads` };
+  return { ok: true, value: r.data };
 }
 
 function decode<T>(file: string, f: (b: Buffer) => T): Decoded<T> | null {
