@@ -462,7 +462,8 @@ function withinBytes(r: WalkResult, rel: string, depth: number): number {
   return e.bytes - children;
 }
 
-function inodeOf(p: string): string | null {
+/** `dev:ino` of a folder (never through a symlink), or null: what tells a folder from its replacement. */
+export function inodeOf(p: string): string | null {
   try {
     const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
     return st?.isDirectory() ? `${st.dev}:${st.ino}` : null;

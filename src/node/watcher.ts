@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FSWatcher } from 'chokidar';
 import type { ScanResult } from '../core/model';
-import { watchTargets } from '../core/refresh';
+import { inodeOf, watchTargets } from '../core/refresh';
 
 /**
  * Quiet time before a batch goes out: short, so that a change shows at once (a refresh costs only what changed).
@@ -76,7 +76,7 @@ export class BuildDirWatcher {
     if (this.closed) return;
     const targets = watchTargets(result, extra?.members ?? []);
     // A build dir the model thinks present but that is gone already: wait for it, and have it read again.
-    const vanished = result.buildDirs.filter((b) => b.exists && inodeKey(b.path) === null).map((b) => b.path);
+    const vanished = result.buildDirs.filter((b) => b.exists && inodeOf(b.path) === null).map((b) => b.path);
     const wanted = new Set(targets.folders);
     this.modelFolders = new Set(targets.folders);
     const waiting = new Map<string, string[]>();
@@ -176,7 +176,7 @@ export class BuildDirWatcher {
     const added: string[] = [];
     for (const p of this.wanted) {
       if (this.held.has(p)) continue;
-      const key = inodeKey(p);
+      const key = inodeOf(p);
       if (key === null) continue; // not there (yet): its parent's watch or the next refresh brings it
       this.held.set(p, key);
       added.push(p);
@@ -239,7 +239,7 @@ export class BuildDirWatcher {
   /** The event named the watched folder itself: is it still the same folder? */
   private checkSelf(p: string): void {
     const was = this.held.get(p);
-    if (was === undefined || inodeKey(p) === was) return;
+    if (was === undefined || inodeOf(p) === was) return;
     this.onGone(p);
   }
 
@@ -252,7 +252,7 @@ export class BuildDirWatcher {
     const waits = this.waiting.get(p);
     if (waits) for (const m of waits) this.report(m);
     else this.report(p);
-    if (inodeKey(p) !== null) this.reconcile(true);
+    if (inodeOf(p) !== null) this.reconcile(true);
   }
 
   private report(p: string): void {
@@ -312,20 +312,12 @@ export class BuildDirWatcher {
 
 function nearestExisting(p: string): string | null {
   for (let d = path.dirname(p); ; d = path.dirname(d)) {
-    if (inodeKey(d) !== null) return d;
+    if (inodeOf(d) !== null) return d;
     if (path.dirname(d) === d) return null;
   }
 }
 
-/** `dev:ino` of a folder (never through a symlink), or null. */
-function inodeKey(p: string): string | null {
-  try {
-    const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
-    return st?.isDirectory() ? `${st.dev}:${st.ino}` : null;
-  } catch {
-    return null;
-  }
-}
+
 
 /** The key /proc shows for a `dev:ino` from stat: the kernel's device number (major << 20 | minor) and the inode, in hex. */
 function kernelKey(key: string): string {
