@@ -42,6 +42,8 @@ const RBRACE = 125;
 const LBRACKET = 91;
 const RBRACKET = 93;
 const U64_MAX = '18446744073709551615';
+/** A run of string characters that need no check: not a quote, a backslash or a control character. */
+const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
 
 /** Thrown inside the scanner for "not the usual shape": caught once at the top, never seen outside. */
 class Unusual {}
@@ -75,10 +77,18 @@ const FIELD_BITS: Readonly<Record<string, number>> = {
   compile_kind: F_COMPILE_KIND,
 };
 
+/** The top-level fields as they appear in the text (`"name":`), in the order cargo writes them. */
+const TOP_FIELDS = Object.entries(FIELD_BITS).map(([name, bit], index) => ({ text: `"${name}":`, bit, index }));
+
+/** Distinct escaped feature-list texts and their unescaped form (bounded: a cache, not a store). */
+const UNESCAPED = new Map<string, string>();
+
 class Scanner {
   i = 0;
   /** Set by string(): whether the last string held an escape. */
   escaped = false;
+  /** topField(): where in TOP_FIELDS to look first. */
+  next = 0;
 
   constructor(readonly s: string) {}
 
@@ -89,6 +99,13 @@ class Scanner {
 
   /** A decimal u64 as cargo's serde writes it; returns its digits. */
   u64(): string {
+    const start = this.i;
+    this.skipU64();
+    return this.s.slice(start, this.i);
+  }
+
+  /** The same check as u64(), for the integers the scan does not keep: no string is made. */
+  skipU64(): void {
     const s = this.s;
     const start = this.i;
     let i = start;
@@ -98,10 +115,8 @@ class Scanner {
     if (n === 0 || n > 20 || (n > 1 && s.charCodeAt(start) === 48)) throw UNUSUAL;
     // A fraction or exponent would make it something else than an integer.
     if (c === 46 || c === 101 || c === 69) throw UNUSUAL;
-    const dec = s.slice(start, i);
-    if (n === 20 && dec > U64_MAX) throw UNUSUAL;
+    if (n === 20 && s.slice(start, i) > U64_MAX) throw UNUSUAL;
     this.i = i;
-    return dec;
   }
 
   /** Skips a JSON string, checking it is valid JSON; returns the index just after its opening quote. */
@@ -109,7 +124,11 @@ class Scanner {
     const s = this.s;
     if (s.charCodeAt(this.i) !== QUOTE) throw UNUSUAL;
     const start = ++this.i;
-    let i = start;
+    // Most strings hold no escape and no control character: one native run over them, then the loop below
+    // only for what stopped it.
+    PLAIN_RUN.lastIndex = start;
+    PLAIN_RUN.test(s);
+    let i = PLAIN_RUN.lastIndex;
     let escaped = false;
     for (;;) {
       const c = s.charCodeAt(i);
@@ -147,9 +166,30 @@ class Scanner {
     const start = this.string();
     const raw = this.s.slice(start, this.i - 1);
     if (!this.escaped) return raw;
+    // Every unit repeats one of a few lists: unescape each distinct text once.
+    const known = UNESCAPED.get(raw);
+    if (known !== undefined) return known;
     const text = raw.replaceAll('\\"', '"');
     if (text.includes('\\')) throw UNUSUAL;
+    if (UNESCAPED.size >= 4096) UNESCAPED.clear();
+    UNESCAPED.set(raw, text);
     return text;
+  }
+
+  /** The bit of the top-level field whose `"key":` starts here (0 for any other key), past its colon. */
+  topField(): number {
+    const s = this.s;
+    const i = this.i;
+    // Cargo writes the fields in one order: try the one after the last first, so that a match costs one compare.
+    for (let k = 0; k < TOP_FIELDS.length; k++) {
+      const f = TOP_FIELDS[(this.next + k) % TOP_FIELDS.length]!;
+      if (s.startsWith(f.text, i)) {
+        this.i = i + f.text.length;
+        this.next = f.index + 1;
+        return f.bit;
+      }
+    }
+    return 0;
   }
 
   boolean(): boolean {
@@ -284,8 +324,12 @@ export function scanFingerprint(text: string, memo: FingerprintMemo): ScannedFin
   const deps: FingerprintDep[] = [];
   let precalculated: string | null = null;
   try {
-    const seen = sc.object((key) => {
-      const bit = FIELD_BITS[key] ?? 0;
+    sc.expect(LBRACE);
+    let seen = 0;
+    for (;;) {
+      const bit = sc.topField();
+      if (bit === 0 || (seen & bit) !== 0) return null;
+      seen |= bit;
       switch (bit) {
         case F_RUSTC:
           rustc = memo.rustc(sc.u64());
@@ -302,12 +346,12 @@ export function scanFingerprint(text: string, memo: FingerprintMemo): ScannedFin
         case F_PATH:
         case F_CONFIG:
         case F_COMPILE_KIND:
-          sc.u64();
+          sc.skipU64();
           break;
         case F_DEPS:
           sc.list(() => {
             sc.expect(LBRACKET);
-            sc.u64();
+            sc.skipU64();
             sc.expect(COMMA);
             const name = sc.plainString();
             sc.expect(COMMA);
@@ -327,20 +371,23 @@ export function scanFingerprint(text: string, memo: FingerprintMemo): ScannedFin
         case F_RUSTFLAGS:
           sc.list(() => void sc.string());
           break;
-        default:
-          return 0;
       }
-      return bit;
-    });
+      const c = text.charCodeAt(sc.i++);
+      if (c === RBRACE) break;
+      if (c !== COMMA) return null;
+    }
     if ((seen & REQUIRED) !== REQUIRED || sc.i !== text.length) return null;
   } catch {
     // Unusual, or a value the memo refused (a feature list that is not one): the slower readers decide.
     return null;
   }
-  return { features, featuresRaw, rustc, deps, precalculated };
+  // A pushed array keeps room for 17 items: the model keeps each unit's list for as long as it lives.
+  return { features, featuresRaw, rustc, deps: deps.length === 0 ? NO_DEPS : deps.slice(), precalculated };
 }
 
-const HEX = '0123456789abcdef';
+const NO_DEPS: readonly FingerprintDep[] = [];
+
+const HEX_CODES = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 /**
  * `u64DecToLeHex` (json-lossless.ts) for the decimal u64 the scanner has checked, without BigInt: the value is
@@ -360,9 +407,11 @@ export function leHex(dec: string): string {
     l3 = (l3 * 10 + (l2 >>> 16)) & 0xffff;
     l2 &= 0xffff;
   }
-  let out = '';
-  for (const limb of [l0, l1, l2, l3]) {
-    out += HEX[(limb >>> 4) & 15]! + HEX[limb & 15]! + HEX[(limb >>> 12) & 15]! + HEX[(limb >>> 8) & 15]!;
-  }
-  return out;
+  // Each limb is two bytes, low byte first; each byte is written high nibble first.
+  return String.fromCharCode(
+    HEX_CODES[(l0 >>> 4) & 15]!, HEX_CODES[l0 & 15]!, HEX_CODES[(l0 >>> 12) & 15]!, HEX_CODES[(l0 >>> 8) & 15]!,
+    HEX_CODES[(l1 >>> 4) & 15]!, HEX_CODES[l1 & 15]!, HEX_CODES[(l1 >>> 12) & 15]!, HEX_CODES[(l1 >>> 8) & 15]!,
+    HEX_CODES[(l2 >>> 4) & 15]!, HEX_CODES[l2 & 15]!, HEX_CODES[(l2 >>> 12) & 15]!, HEX_CODES[(l2 >>> 8) & 15]!,
+    HEX_CODES[(l3 >>> 4) & 15]!, HEX_CODES[l3 & 15]!, HEX_CODES[(l3 >>> 12) & 15]!, HEX_CODES[(l3 >>> 8) & 15]!,
+  );
 }

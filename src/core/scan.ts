@@ -364,6 +364,7 @@ function digestV2(u: UnitPlan, result: WalkResult, rules: readonly InlineRule[] 
   const outputs: FileInfo[] = [];
   const run = new Map<string, FileInfo>();
   const inline = result.inline;
+  let next = 0;
   let fingerprintDir: string | null = null;
   const present: (WalkEntry | undefined)[] = [undefined, undefined, undefined, undefined];
   const es = result.entries;
@@ -381,14 +382,11 @@ function digestV2(u: UnitPlan, result: WalkResult, rules: readonly InlineRule[] 
     const part = rel.slice(0, slash);
     const target = part === 'fingerprint' ? 1 : part === 'out' ? 2 : part === 'run' ? 3 : 0;
     if (target === 0) continue;
+    // Inline files come in pre-order, like the entries: the next one is the one to look at.
     let got: InlineFile | undefined;
-    if (inline) {
-      for (const f of inline) {
-        if (f.rel === rel) {
-          got = f;
-          break;
-        }
-      }
+    if (inline && next < inline.length) {
+      if (inline[next]!.rel === rel) got = inline[next++];
+      else if (inline[next]!.rel < rel) got = inline.find((f) => f.rel === rel);
     }
     const name = rel.slice(slash + 1);
     const rule = got ? rules?.[got.rule] : undefined;
@@ -398,7 +396,11 @@ function digestV2(u: UnitPlan, result: WalkResult, rules: readonly InlineRule[] 
     else run.set(name, f);
   }
   const links = linksUnder(result, base, '');
-  const parts: UnitPart[] = [];
+  // Sized once: a pushed array keeps room for 17 items, and the model keeps this one as long as the unit.
+  let n = 0;
+  for (const e of present) if (e) n++;
+  const parts = new Array<UnitPart>(n);
+  n = 0;
   for (let k = 0; k < V2_PARTS.length; k++) {
     const e = present[k];
     if (!e) continue;
@@ -413,7 +415,7 @@ function digestV2(u: UnitPlan, result: WalkResult, rules: readonly InlineRule[] 
         }
       }
     }
-    parts.push({ name, path: joinRel(base, name), bytes });
+    parts[n++] = { name, path: joinRel(base, name), bytes };
   }
   return { files: { fingerprint, fingerprintDir, outputs, run }, measure: { bytes: es[0]!.bytes, links }, parts };
 }
@@ -812,6 +814,11 @@ function inlined(f: FileInfo, req: { maxBytes: number; firstLine?: boolean }): R
   return f.content;
 }
 
+function isAscii(d: Uint8Array): boolean {
+  for (let i = 0; i < d.length; i++) if (d[i]! >= 0x80) return false;
+  return true;
+}
+
 /** The scan's state shared by its units: walker access, members, interned values, problems. */
 class UnitDigester {
   readonly intern = new Interner();
@@ -895,7 +902,7 @@ class UnitDigester {
       if (hashText && 'data' in hashText) {
         // Bytes that are not ASCII go through UTF-8 text first, as they always have (it shows in the reason).
         const d = hashText.data;
-        const h = parseHashFile(d.every((x) => x < 0x80) ? d : Buffer.from(d.toString('utf8')));
+        const h = parseHashFile(isAscii(d) ? d : Buffer.from(d.toString('utf8')));
         if (h.state === 'ok') fingerprintHash = h.hash;
         else if (h.state === 'invalid') problems.push(`hash file: ${h.reason}`);
       } else if (hashText) problems.push(`hash file ${hashText.error}`);
@@ -1028,8 +1035,7 @@ type Job =
       readonly kind: 'units';
       readonly profile: number;
       readonly units: readonly UnitPlan[];
-      /** The walks of the chunk's direct units, in order; their results once walked. */
-      readonly direct: readonly WalkRequest[];
+      /** Their results once walked, in order (the walk requests are made when the job is sent). */
       results: readonly WalkResult[];
     }
   | { readonly kind: 'incremental'; readonly profile: number; readonly crates: readonly { readonly ip: IncrementalPlan; readonly planned: PlannedPath }[] };
@@ -1042,7 +1048,7 @@ function walkJob(acc: Accountant, j: Job | undefined, first: readonly PlannedPat
   if (!j) return acc.walk(first).then(() => undefined);
   const paths = first.length ? [...first, ...jobPaths(j)] : jobPaths(j);
   if (j.kind !== 'units') return acc.walk(paths).then(() => undefined);
-  return acc.walk(paths, j.direct).then((rs) => {
+  return acc.walk(paths, directRequests(j.units)).then((rs) => {
     j.results = rs;
   });
 }
@@ -1084,13 +1090,19 @@ async function runJobs(
   }
 }
 
+/** One walk per v2 unit folder, made only when its chunk is sent: at 1M entries, tens of thousands of requests. */
+function directRequests(units: readonly UnitPlan[]): WalkRequest[] {
+  const reqs: WalkRequest[] = [];
+  for (const u of units) if (isDirect(u)) reqs.push({ path: u.paths[0]!.path, depth: u.paths[0]!.depth, inline: V2_UNIT_RULES });
+  return reqs;
+}
+
 function unitJobs(units: readonly UnitPlan[], profile: number): Job[] {
   const jobs: Job[] = [];
   // The first chunk is small, so that decoding starts soon after the walk does.
   for (let i = 0, n = CHUNK / 4; i < units.length; i += n, n = CHUNK) {
     const chunk = units.slice(i, i + n);
-    const direct = chunk.filter(isDirect).map((u): WalkRequest => ({ path: u.paths[0]!.path, depth: u.paths[0]!.depth, inline: V2_UNIT_RULES }));
-    jobs.push({ kind: 'units', profile, units: chunk, direct, results: [] });
+    jobs.push({ kind: 'units', profile, units: chunk, results: [] });
   }
   return jobs;
 }
