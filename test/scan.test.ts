@@ -395,6 +395,13 @@ test('the fingerprint JSON fast path never accepts what the reference parser ref
     '  ' + text(base).replace(/,/g, ' ,\n ') + '\n',
     text(base).slice(0, -5),
     '',
+    // The fields in another order than cargo's, a key that only starts like a field, an escaped key, a raw
+    // control character inside a string (not JSON), and one feature list twice (its unescaped text is kept).
+    text(Object.fromEntries(Object.entries(base).reverse())),
+    text(base).replace('"rustc":', '"rustcx":'),
+    text(base).replace('"rustc":', '"rust\\u0063":'),
+    text(base).replace('dep-lib-x', 'dep-lib-\u0001x'),
+    text(base),
   ];
   for (const c of cases) {
     const fast = scanInternals.fastFingerprint(c);
@@ -411,6 +418,10 @@ test('the fingerprint JSON fast path never accepts what the reference parser ref
   assert.equal(scanInternals.scannedFingerprint(text({ ...base, rustc: '0042' })), null, 'a quoted number: not the scanner');
   assert.equal(scanInternals.scannedFingerprint(text(base) + ' '), null, 'text after the object: not the scanner');
   assert.equal(scanInternals.scannedFingerprint(text(base).replace('"rustc"', '"rustc":1,"rustc"')), null, 'a repeated field: not the scanner');
+  assert.notEqual(scanInternals.scannedFingerprint(text(Object.fromEntries(Object.entries(base).reverse()))), null, 'fields in another order: the scanner');
+  assert.equal(scanInternals.scannedFingerprint(text(base).replace('"rustc":', '"rustcx":')), null, 'a longer key: not the scanner');
+  assert.equal(scanInternals.scannedFingerprint(text(base).replace('"rustc":', '"rust\\u0063":')), null, 'an escaped key: not the scanner');
+  assert.equal(scanInternals.scannedFingerprint(text(base).replace('dep-lib-x', 'dep-lib-\u0001x')), null, 'a raw control character: not the scanner');
   assert.equal(scanInternals.fastFingerprint(text({ ...base, local: [{ SomethingNew: {} }] })), null, 'an unknown local variant goes to the reference parser');
   assert.equal(scanInternals.fastFingerprint(text({ ...base, extra: 1 })), null, 'an unknown field goes to the reference parser');
   assert.equal(scanInternals.fastFingerprint(text({ ...base, compile_kind: 18446744073709551616n })), null, 'past u64: refused');
