@@ -19,6 +19,7 @@ import {
   screenshot,
   treeRow,
   waitForCondition,
+  waitForLocator,
   waitForNotification,
   waitForTreeLabels,
 } from './harness.mjs';
@@ -81,14 +82,14 @@ test('a build-script run shows its OUT_DIR files, and clicking one opens it in a
     await expandRow(tree, 'app');
     await expandRow(tree, 'build script (run) app');
     const out = treeRow(tree, 'out');
-    await waitForCondition(async () => (await out.count()) > 0, 'the out part');
+    await waitForLocator(out.first(), 'the out part', { state: 'attached' });
     assert.match(await out.innerText(), /OUT_DIR/);
     await expandRow(tree, 'out');
     await waitForTreeLabels(tree, (l) => l.includes('gen.rs'));
     await treeRow(tree, 'gen.rs').click();
     const tab = page.locator('.tabs-container .tab', { hasText: 'gen.rs' });
-    await waitForCondition(async () => (await tab.count()) > 0, 'an editor tab for gen.rs');
-    await waitForCondition(async () => (await page.locator('.monaco-editor .view-lines', { hasText: 'GENERATED' }).count()) > 0, 'gen.rs content in the editor');
+    await waitForLocator(tab.first(), 'an editor tab for gen.rs', { state: 'attached' });
+    await waitForLocator(page.locator('.monaco-editor .view-lines', { hasText: 'GENERATED' }).first(), 'gen.rs content in the editor', { state: 'attached' });
     await screenshot(page, 'explorer-out-dir');
   }, server);
 });
@@ -103,7 +104,7 @@ test('editing a source file and running cargo build updates the tree without a m
     const tree = await getTree(page, 'Build Directory');
     await expandRow(tree, 'util');
     const lib = treeRow(tree, 'lib util');
-    await waitForCondition(async () => (await lib.count()) > 0, 'a lib util row');
+    await waitForLocator(lib.first(), 'a lib util row', { state: 'attached' });
     const utilDescriptions = () => tree.getByRole('treeitem').filter({ has: page.locator('.label-name', { hasText: /^lib util$/ }) }).evaluateAll((els) => els.map((e) => e.querySelector('.label-description')?.textContent ?? ''));
     const rowsBefore = await utilDescriptions();
     // A large constant makes every util library grow by ~256 KiB: the sizes the rows show must change.
@@ -129,7 +130,7 @@ test('Clean Unit asks in a modal naming the unit and the bytes, removes exactly 
     assert.ok(dir, `a unit folder ${hash}… among ${before.join(', ')}`);
     await contextMenu(lib, 'Clean Unit…');
     const dialog = page.getByRole('dialog').filter({ hasText: hash });
-    await waitForCondition(async () => (await dialog.count()) > 0, 'the confirmation naming the unit');
+    await waitForLocator(dialog.first(), 'the confirmation naming the unit', { state: 'attached' });
     const text = await dialog.first().innerText();
     assert.match(text, /Delete unit "lib util" of util/);
     assert.match(text, /frees \d+(\.\d+)? (B|KiB|MiB|GiB)/);
@@ -153,7 +154,7 @@ test('Clean All Stale lists the units a failed build left, with reasons and a to
     await runCommand(page, 'Cargo Build Dir: Refresh');
     await runCommand(page, 'Cargo Build Dir: Clean All Stale…');
     const rows = page.locator('.quick-input-widget .monaco-list-row');
-    await waitForCondition(async () => (await rows.filter({ hasText: 'failed:' }).count()) > 0, 'stale items with the "failed" reason');
+    await waitForLocator(rows.filter({ hasText: 'failed:' }).first(), 'stale items with the "failed" reason', { state: 'attached' });
     const title = page.locator('.quick-input-widget .quick-input-title');
     const all = Number(/Clean All Stale: (\d+) of \1 selected, frees/.exec(await title.innerText())?.[1]);
     assert.ok(all > 1, await title.innerText());

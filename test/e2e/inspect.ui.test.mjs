@@ -19,6 +19,7 @@ import {
   screenshot,
   treeRow,
   waitForCondition,
+  waitForLocator,
   waitForTreeLabels,
 } from './harness.mjs';
 
@@ -77,7 +78,7 @@ test('an older OUT_DIR file compared with the current one opens a diff', { timeo
     await waitForCondition(async () => (await older.first().getAttribute('aria-expanded')) === 'true', 'the older run expanded');
     // Its parts follow it: fingerprint, out, run. The older run's `out` is the first `out` row after it.
     const outRows = await rowsOf(tree, 'out');
-    await waitForCondition(async () => (await outRows.count()) > 0, 'the out part');
+    await waitForLocator(outRows.first(), 'the out part', { state: 'attached' });
     const olderIndex = Number(await older.first().getAttribute('data-index'));
     let out = null;
     for (let i = 0; i < (await outRows.count()); i++) {
@@ -87,11 +88,11 @@ test('an older OUT_DIR file compared with the current one opens a diff', { timeo
     assert.ok(out, 'an out row under the older run');
     await out.row.click();
     const info = treeRow(tree, 'info.txt');
-    await waitForCondition(async () => (await info.count()) > 0, 'info.txt in the older OUT_DIR');
+    await waitForLocator(info.first(), 'info.txt in the older OUT_DIR', { state: 'attached' });
     await contextMenu(info, 'Compare with Current OUT_DIR');
-    await waitForCondition(async () => (await page.locator('.monaco-diff-editor').count()) > 0, 'a diff editor');
-    await waitForCondition(async () => (await page.locator('.monaco-diff-editor .view-lines', { hasText: 'extra=true' }).count()) > 0, 'the older side says extra=true');
-    await waitForCondition(async () => (await page.locator('.monaco-diff-editor .view-lines', { hasText: 'extra=false' }).count()) > 0, 'the current side says extra=false');
+    await waitForLocator(page.locator('.monaco-diff-editor').first(), 'a diff editor', { state: 'attached' });
+    await waitForLocator(page.locator('.monaco-diff-editor .view-lines', { hasText: 'extra=true' }).first(), 'the older side says extra=true', { state: 'attached' });
+    await waitForLocator(page.locator('.monaco-diff-editor .view-lines', { hasText: 'extra=false' }).first(), 'the current side says extra=false', { state: 'attached' });
     await screenshot(page, 'inspect-outdir-diff');
   }, server);
 });
@@ -102,8 +103,8 @@ test('Show Fingerprint opens the unit explained in words', { timeout: 120_000 },
     await expandRow(tree, 'app');
     await contextMenu(treeRow(tree, 'lib app'), 'Show Fingerprint');
     const lines = page.locator('.monaco-editor .view-lines');
-    await waitForCondition(async () => (await lines.filter({ hasText: 'toolchain: stable' }).count()) > 0, 'the toolchain named in the document');
-    await waitForCondition(async () => (await lines.filter({ hasText: 'built against' }).count()) > 0, 'the dependencies in the document');
+    await waitForLocator(lines.filter({ hasText: 'toolchain: stable' }).first(), 'the toolchain named in the document', { state: 'attached' });
+    await waitForLocator(lines.filter({ hasText: 'built against' }).first(), 'the dependencies in the document', { state: 'attached' });
     await screenshot(page, 'inspect-fingerprint');
   }, server);
 });
@@ -114,7 +115,7 @@ test('the Last Build view says what the last cargo build rebuilt and why', { tim
     cargo(['build']);
     // The view starts collapsed, below Build Directory: open it.
     const header = page.locator('.pane-header', { hasText: 'Last Build' }).first();
-    await waitForCondition(async () => (await header.count()) > 0, 'the Last Build view header');
+    await waitForLocator(header.first(), 'the Last Build view header', { state: 'attached' });
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
     const view = await getTree(page, 'Last Build');
     await waitForTreeLabels(view, (l) => l.some((x) => /^Rebuilt \(\d+\)$/.test(x)) && l.some((x) => x.startsWith('lib util')), { timeout: 60_000 });

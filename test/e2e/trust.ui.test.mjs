@@ -30,14 +30,14 @@ after(async () => {
 test('in Restricted Mode the build directory is shown, and no clean command is offered', { timeout: 120_000 }, async () => {
   await captureOnFailure(page, 'trust-restricted', async () => {
     // With trust on and no prompt, a folder never trusted opens in Restricted Mode.
-    await waitForCondition(async () => (await page.locator('.statusbar', { hasText: 'Restricted Mode' }).count()) > 0, 'Restricted Mode in the status bar');
+    await waitForLocator(page.locator('.statusbar', { hasText: 'Restricted Mode' }).first(), 'Restricted Mode in the status bar', { state: 'attached' });
     await openViewContainer(page, 'Cargo Build Dir');
     const tree = await getTree(page, 'Build Directory');
     await waitForTreeLabels(tree, (l) => l.includes('debug'), { timeout: 60_000 });
     await expandRow(tree, 'debug');
     await expandRow(tree, 'util');
     const lib = treeRow(tree, 'lib util');
-    await waitForCondition(async () => (await lib.count()) > 0, 'a unit row');
+    await waitForLocator(lib.first(), 'a unit row', { state: 'attached' });
     await lib.click({ button: 'right' });
     const menu = page.locator('.context-view .monaco-menu').first();
     await waitForLocator(menu, 'the context menu');
