@@ -7,7 +7,7 @@ import { locateBuildDirs } from './node/cargo';
 import { createWalker } from './node/walker';
 import { findNativeWalker } from './node/native';
 import { scanBuildDirs, type Outline } from './core/scan';
-import { scanJsonChunks } from './core/json';
+import { ScanJsonWriter, scanJsonChunks } from './core/json';
 import { once } from 'node:events';
 
 import { formatBytes, formatAge, unitLabel } from './core/format';
@@ -204,16 +204,26 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   let result: ScanResult;
   let analysis: Staleness | null = null;
   const inputs = parsed.json && !parsed.noStale ? staleInputs(located, !parsed.noCargo) : null;
+  const workspaceRoot = located.kind === 'workspace' ? located.dirs.workspaceRoot : null;
+  // Measuring only, the JSON is written while the scan runs and the scan keeps no unit: memory stays flat at
+  // any size. The stale analysis needs every unit at once, so with it the model is built first.
+  const streamed = parsed.json && parsed.noStale ? new ScanJsonWriter((t) => (out.write(t) ? undefined : once(out, 'drain').then(() => undefined))) : null;
   try {
     const tScan = performance.now();
-    result = await scanBuildDirs(located.dirs.buildDirs, {
-      walker,
-      members: located.dirs.members,
-      workspaceRoot: located.kind === 'workspace' ? located.dirs.workspaceRoot : null,
-      onOutline: (_o: Outline) => {
-        outlineAt = performance.now() - tScan;
+    streamed?.start({ workspaceRoot, walker: walker.name }, TOOL);
+    result = await scanBuildDirs(
+      located.dirs.buildDirs,
+      {
+        walker,
+        members: located.dirs.members,
+        workspaceRoot,
+        onOutline: (_o: Outline) => {
+          outlineAt = performance.now() - tScan;
+        },
       },
-    });
+      streamed ?? undefined,
+    );
+    await streamed?.end(result.problems);
     const tDone = performance.now();
     if (parsed.stats) {
       err.write(
@@ -227,7 +237,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   }
   if (parsed.json) {
     // Written unit by unit: the text of a scan of a million files never has to be one string.
-    await writeChunks(out, scanJsonChunks(analysis?.scan ?? result, { name: 'cargo-build-dir', version: VERSION }));
+    if (!streamed) await writeChunks(out, scanJsonChunks(analysis?.scan ?? result, TOOL));
     out.write('\n');
   } else {
     out.write(renderHuman(result, located.dirs.notes ?? [], parsed.summary));

@@ -6,6 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   fixtureOrSkip,
@@ -18,8 +19,8 @@ import {
 } from './helpers/fixtures';
 import { locateBuildDirs } from '../src/node/cargo';
 import { createWalker } from '../src/node/walker';
-import { scanBuildDirs, __test as scanInternals } from '../src/core/scan';
-import { scanJsonChunks, scanToJson, unitJsonText, unitToJson } from '../src/core/json';
+import { scanBuildDirs, __test as scanInternals, type BuildDirLocationLike, type ScanOptions, type ScanSink } from '../src/core/scan';
+import { ScanJsonWriter, scanJsonChunks, scanToJson, unitJsonText, unitToJson } from '../src/core/json';
 import { leHex } from '../src/core/fingerprint-scan';
 import { u64DecToLeHex } from '../src/core/json-lossless';
 import type { Profile, ScanResult, Unit, UnitKind } from '../src/core/model';
@@ -465,6 +466,63 @@ test('a unit written by hand is JSON.stringify of its projection, odd strings, n
   for (const u of [real, odd, { ...odd, features: null, builtAt: 1700000000123.5, bytes: Infinity }]) {
     assert.equal(unitJsonText(u), JSON.stringify(unitToJson(u)));
   }
+});
+
+test('a streamed scan writes the same JSON as the model it no longer keeps, and waits for a slow reader', async (t) => {
+  const tool = { name: 'cargo-build-dir', version: 'test' };
+  const empty = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'cbd-stream-'));
+  t.after(() => fs.rmSync(empty, { recursive: true, force: true }));
+  const cases: { name: string; locations: BuildDirLocationLike[]; members?: ScanOptions['members']; workspaceRoot?: string | null }[] = [
+    // No profile at all, and a build dir that is not there: each still opens and closes its object.
+    { name: 'empty and missing', locations: [{ path: empty, role: 'build-dir', discovery: 'given path' }, { path: path.join(empty, 'nope'), role: 'target-dir', discovery: 'given path' }] },
+  ];
+  for (const name of ALL_FIXTURES) {
+    const fx = fixtureOrSkip(t, name);
+    if (!fx) continue;
+    const located = await locateBuildDirs(fx.workspace, {});
+    if (located.kind !== 'workspace') throw new Error(`${name}: not a workspace`);
+    cases.push({ name, locations: [...located.dirs.buildDirs], members: located.dirs.members, workspaceRoot: located.dirs.workspaceRoot });
+  }
+  for (const c of cases) {
+    const opts = { walker, members: c.members, workspaceRoot: c.workspaceRoot ?? null };
+    const whole = JSON.stringify(scanToJson(await scanBuildDirs(c.locations, opts), tool));
+    let text = '';
+    let pending = 0;
+    let unitsSeen = 0;
+    // Every piece is taken a turn of the event loop later; the scan must not go on meanwhile.
+    const w = new ScanJsonWriter((piece) => {
+      assert.equal(pending, 0, `${c.name}: the scan went on while its last piece was not taken yet`);
+      pending++;
+      return new Promise<void>((resolve) =>
+        setImmediate(() => {
+          text += piece;
+          pending--;
+          resolve();
+        }),
+      );
+    }, 700);
+    const sink: ScanSink = {
+      buildDir: (h) => w.buildDir(h),
+      profile: (h) => w.profile(h),
+      units: (us) => {
+        unitsSeen += us.length;
+        return w.units(us);
+      },
+      profileEnd: (p) => w.profileEnd(p),
+      buildDirEnd: (b) => w.buildDirEnd(b),
+    };
+    w.start({ workspaceRoot: opts.workspaceRoot, walker: walker.name }, tool);
+    const streamed = await scanBuildDirs(c.locations, opts, sink);
+    await w.end(streamed.problems);
+    assert.equal(text, whole, `${c.name}: streamed text`);
+    const kept = streamed.buildDirs.flatMap((b) => b.profiles).reduce((n, p) => n + p.units.length, 0);
+    assert.equal(kept, 0, `${c.name}: a streamed scan keeps no unit`);
+    const expected = (JSON.parse(whole) as { buildDirs: { profiles: { units: unknown[] }[] }[] }).buildDirs
+      .flatMap((b) => b.profiles)
+      .reduce((n, p) => n + p.units.length, 0);
+    assert.equal(unitsSeen, expected, `${c.name}: every unit went to the sink once`);
+  }
+  assert.ok(cases.length > 1, 'at least one fixture was built');
 });
 
 test('scan --json written in chunks is exactly JSON.stringify of the whole projection', async (t) => {

@@ -1,9 +1,11 @@
 // The `scan --json` contract (schema 1), documented in docs/json-schema.md. It is a projection of the model
 // with explicit field order and ISO times, so that the model can grow without breaking scripts that read it.
-// Additive changes keep `schema: 1`; renaming or removing a field bumps it. The same projection can be written
-// as a stream of text chunks (scanJsonChunks), unit by unit, so that a huge scan is never one string in memory.
+// Additive changes keep `schema: 1`; renaming or removing a field bumps it. One writer (ScanJsonWriter) makes
+// the text unit by unit, either as a streamed scan goes (it is a ScanSink) or from a finished model
+// (scanJsonChunks): a huge scan is never one string in memory, and a streamed one never one model.
 
-import type { Bucket, IncrementalCrate, PackageSource, Profile, ScanResult, Unit, UnitPart } from './model';
+import type { Bucket, BuildDir, IncrementalCrate, PackageSource, Profile, ScanResult, Unit, UnitPart } from './model';
+import type { BuildDirHead, ProfileHead, ScanSink } from './scan';
 
 export const JSON_SCHEMA_VERSION = 1;
 
@@ -94,105 +96,132 @@ function incrementalToJson(c: IncrementalCrate): Record<string, unknown> {
 
 const bucketToJson = (b: Bucket): Record<string, unknown> => ({ name: b.name, paths: b.paths, bytes: b.bytes });
 
-/**
- * A list written element by element by scanJsonChunks (JSON.stringify never sees one). `whole`: each element's
- * projection is stringified at once; otherwise it is written field by field, so that lists inside it stream too.
- */
-class Items<T> {
-  constructor(
-    readonly items: readonly T[],
-    readonly map: (t: T) => unknown,
-    readonly whole: boolean,
-    /** `JSON.stringify(map(t))` made faster, when there is such a thing. */
-    readonly text?: (t: T) => string,
-  ) {}
-}
-
-type ListOf = <T>(items: readonly T[], map: (t: T) => unknown, whole: boolean, text?: (t: T) => string) => unknown;
-const eager: ListOf = (items, map) => items.map(map);
-const streamed: ListOf = (items, map, whole, text) => new Items(items, map, whole, text);
-
-function profileToJson(p: Profile, list: ListOf = eager): Record<string, unknown> {
-  return {
-    id: p.id,
-    name: p.name,
-    platform: p.platform,
-    path: p.path,
-    layouts: p.layouts,
-    bytes: p.bytes,
-    locks: p.locks,
-    units: list(p.units, unitToJson, true, unitJsonText),
-    packages: p.packages,
-    incremental: p.incremental.map(incrementalToJson),
-    other: p.other.map(bucketToJson),
-  };
-}
+// A profile's and a build dir's `bytes` come after their lists: a streamed scan only knows them at the end.
+const buildDirHeadToJson = (b: BuildDirHead): Record<string, unknown> => ({ path: b.path, role: b.role, discovery: b.discovery, exists: b.exists });
+const buildDirTailToJson = (b: BuildDir): Record<string, unknown> => ({ other: b.other.map(bucketToJson), bytes: b.bytes });
+const profileHeadToJson = (p: ProfileHead): Record<string, unknown> => ({
+  id: p.id,
+  name: p.name,
+  platform: p.platform,
+  path: p.path,
+  layouts: p.layouts,
+  locks: p.locks,
+});
+const profileTailToJson = (p: Profile): Record<string, unknown> => ({
+  packages: p.packages,
+  incremental: p.incremental.map(incrementalToJson),
+  other: p.other.map(bucketToJson),
+  bytes: p.bytes,
+});
 
 export function scanToJson(r: ScanResult, tool: { name: string; version: string }): Record<string, unknown> {
-  return projectScan(r, tool, eager);
-}
-
-function projectScan(r: ScanResult, tool: { name: string; version: string }, list: ListOf): Record<string, unknown> {
   return {
     schema: JSON_SCHEMA_VERSION,
     tool,
     workspaceRoot: r.workspaceRoot,
     walker: r.walker,
-    buildDirs: list(
-      r.buildDirs,
-      (b) => ({
-        path: b.path,
-        role: b.role,
-        discovery: b.discovery,
-        exists: b.exists,
-        bytes: b.bytes,
-        profiles: list(b.profiles, (p) => profileToJson(p, list), false),
-        other: b.other.map(bucketToJson),
-      }),
-      false,
-    ),
+    buildDirs: r.buildDirs.map((b) => ({
+      ...buildDirHeadToJson(b),
+      profiles: b.profiles.map((p) => ({ ...profileHeadToJson(p), units: p.units.map(unitToJson), ...profileTailToJson(p) })),
+      ...buildDirTailToJson(b),
+    })),
     problems: r.problems,
   };
 }
 
+// An object's JSON text without its closing brace, and without its opening one.
+const open = (o: Record<string, unknown>): string => JSON.stringify(o).slice(0, -1);
+const rest = (o: Record<string, unknown>): string => JSON.stringify(o).slice(1);
+
 /**
- * `JSON.stringify(scanToJson(r, tool))`, the same text, as chunks of about `chunkSize` characters: one unit's
- * projection exists at a time.
+ * `JSON.stringify(scanToJson(r, tool))` written as the scan goes (a ScanSink of scan.ts), one unit at a time:
+ * the text of a scan of a million files never has to be one string, nor its units one model. `put` receives
+ * pieces of about `chunkSize` characters; what it returns is awaited, so that a slow reader holds the scan back.
+ */
+export class ScanJsonWriter implements ScanSink {
+  private buf = '';
+  private dirs = 0;
+  private profiles = 0;
+  private written = 0;
+
+  constructor(
+    private readonly put: (text: string) => void | Promise<void>,
+    private readonly chunkSize = 1 << 16,
+  ) {}
+
+  /** Everything before the first build dir (which the caller knows before scanning). */
+  start(head: { workspaceRoot: string | null; walker: string }, tool: { name: string; version: string }): void {
+    this.buf += `${open({ schema: JSON_SCHEMA_VERSION, tool, workspaceRoot: head.workspaceRoot, walker: head.walker })},"buildDirs":[`;
+  }
+
+  buildDir(head: BuildDirHead): void | Promise<void> {
+    this.buf += `${this.dirs++ > 0 ? ',' : ''}${open(buildDirHeadToJson(head))},"profiles":[`;
+    this.profiles = 0;
+    return this.flush(false);
+  }
+
+  profile(head: ProfileHead): void | Promise<void> {
+    this.buf += `${this.profiles++ > 0 ? ',' : ''}${open(profileHeadToJson(head))},"units":[`;
+    this.written = 0;
+    return this.flush(false);
+  }
+
+  units(units: readonly Unit[]): void | Promise<void> {
+    for (let i = 0; i < units.length; i++) {
+      this.buf += this.written++ > 0 ? ',' + unitJsonText(units[i]!) : unitJsonText(units[i]!);
+      if (this.buf.length >= this.chunkSize) {
+        const wait = this.flush(false);
+        if (wait) return wait.then(() => this.units(units.slice(i + 1)));
+      }
+    }
+  }
+
+  profileEnd(p: Profile): void | Promise<void> {
+    this.buf += `],${rest(profileTailToJson(p))}`;
+    return this.flush(false);
+  }
+
+  buildDirEnd(b: BuildDir): void | Promise<void> {
+    this.buf += `],${rest(buildDirTailToJson(b))}`;
+    return this.flush(false);
+  }
+
+  /** The problems, which the scan gathers until its end, close the text. */
+  end(problems: ScanResult['problems']): void | Promise<void> {
+    this.buf += `],"problems":${JSON.stringify(problems)}}`;
+    return this.flush(true);
+  }
+
+  private flush(all: boolean): void | Promise<void> {
+    if (this.buf.length === 0 || (!all && this.buf.length < this.chunkSize)) return;
+    const t = this.buf;
+    this.buf = '';
+    return this.put(t);
+  }
+}
+
+/**
+ * `JSON.stringify(scanToJson(r, tool))`, the same text, as chunks of about `chunkSize` characters, made as they
+ * are asked for: the writer plays the finished scan as scanBuildDirs would have played it while scanning.
  */
 export function* scanJsonChunks(r: ScanResult, tool: { name: string; version: string }, chunkSize = 1 << 16): Generator<string> {
-  let buf = '';
-  // Plain objects are written key by key as JSON.stringify writes them (undefined and functions left out);
-  // everything else that is not an Items is handed to JSON.stringify whole.
-  function* emit(v: unknown): Generator<string> {
-    if (v instanceof Items) {
-      buf += '[';
-      for (let i = 0; i < v.items.length; i++) {
-        if (i > 0) buf += ',';
-        if (v.text) buf += v.text(v.items[i]);
-        else if (v.whole) buf += JSON.stringify(v.map(v.items[i])) ?? 'null';
-        else yield* emit(v.map(v.items[i]));
-        if (buf.length >= chunkSize) {
-          yield buf;
-          buf = '';
-        }
+  const ready: string[] = [];
+  const w = new ScanJsonWriter((t) => void ready.push(t), chunkSize);
+  w.start(r, tool);
+  for (const b of r.buildDirs) {
+    void w.buildDir(b);
+    for (const p of b.profiles) {
+      void w.profile(p);
+      yield* ready.splice(0);
+      for (let i = 0; i < p.units.length; i += 256) {
+        void w.units(p.units.slice(i, i + 256));
+        yield* ready.splice(0);
       }
-      buf += ']';
-      return;
+      void w.profileEnd(p);
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-      buf += JSON.stringify(v) ?? 'null';
-      return;
-    }
-    buf += '{';
-    let first = true;
-    for (const [k, x] of Object.entries(v)) {
-      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-      buf += `${first ? '' : ','}${JSON.stringify(k)}:`;
-      first = false;
-      yield* emit(x);
-    }
-    buf += '}';
+    void w.buildDirEnd(b);
+    yield* ready.splice(0);
   }
-  yield* emit(projectScan(r, tool, streamed));
-  if (buf) yield buf;
+  void w.end(r.problems);
+  yield* ready.splice(0);
 }

@@ -3,7 +3,8 @@
 // planned path and, in the same walk, reads the few small files each unit needs (hash file, fingerprint JSON,
 // first line of rustc's `.d`) through inline rules. Units are walked and digested a chunk at a time, the walker
 // measuring the next chunk while this one is decoded, and what outlives a chunk is one compact Unit and one
-// Measure per unit: memory follows the number of units, never the number of files. Decoding is pure.
+// Measure per unit: memory follows the number of units, never the number of files. Units are settled a package
+// at a time; a streamed scan (a ScanSink) hands them out then and keeps none. Decoding is pure.
 
 import * as path from 'node:path';
 import type {
@@ -704,6 +705,9 @@ export const __test = { fastFingerprint, slowFingerprint, scannedFingerprint };
 
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
+/** Values an Interner map holds at most before it starts over. */
+const INTERN_LIMIT = 1 << 16;
+
 /** Units walked and digested per batch: small enough that the walker runs ahead while JavaScript decodes, and that memory stays flat. */
 const CHUNK = 256;
 
@@ -718,6 +722,8 @@ interface MemberInfo {
  */
 class Interner {
   // One map per kind of value: each stays small (a few versions, toolchains, crate names), so lookups stay cheap.
+  // A map that grows past LIMIT anyway (a build dir with tens of thousands of dependency records) starts over:
+  // values already handed out stay shared, and memory stays bounded when the scan keeps no unit.
   private readonly strings = Array.from({ length: 6 }, () => new Map<string, string>());
   private readonly lists = [new Map<string, readonly string[]>(), new Map<string, readonly string[]>()];
   private readonly sources = new Map<string, PackageSource>();
@@ -740,6 +746,7 @@ class Interner {
     if (known !== undefined) return known;
     // A substring can keep its whole parent text alive (a fingerprint JSON, a `.d` line): keep a copy instead.
     const own = s.length > 12 ? (s + ' ').slice(0, -1) : s;
+    if (m.size >= INTERN_LIMIT) m.clear();
     m.set(own, own);
     return own;
   }
@@ -749,7 +756,10 @@ class Interner {
     if (xs.length === 0) return EMPTY;
     const m = this.lists[family]!;
     let l = m.get(key);
-    if (!l) m.set(key, (l = xs.map((x) => this.str(0, x))));
+    if (!l) {
+      if (m.size >= INTERN_LIMIT) m.clear();
+      m.set(key, (l = xs.map((x) => this.str(0, x))));
+    }
     return l;
   }
 
@@ -757,7 +767,10 @@ class Interner {
     if (s === null) return null;
     const key = `${s.kind}\u0000${s.detail ?? ''}\u0000${s.detail === null ? 0 : 1}`;
     let o = this.sources.get(key);
-    if (!o) this.sources.set(key, (o = { kind: s.kind, detail: this.str(3, s.detail) }));
+    if (!o) {
+      if (this.sources.size >= INTERN_LIMIT) this.sources.clear();
+      this.sources.set(key, (o = { kind: s.kind, detail: this.str(3, s.detail) }));
+    }
     return o;
   }
 
@@ -766,7 +779,10 @@ class Interner {
     const d = this.deps.get(fingerprint);
     if (d && d.name === name) return d;
     const made = { name: this.str(5, name), fingerprint: d ? d.fingerprint : fingerprint };
-    if (!d) this.deps.set(fingerprint, made);
+    if (!d) {
+      if (this.deps.size >= INTERN_LIMIT) this.deps.clear();
+      this.deps.set(fingerprint, made);
+    }
     return made;
   }
 }
@@ -1029,24 +1045,47 @@ function finalizeUnits(drafts: readonly Draft[]): Unit[] {
  */
 const isDirect = (u: UnitPlan): boolean => u.layout === 'v2' && u.paths.length === 1 && !u.paths[0]!.within;
 
+/**
+ * What a streamed scan hands out as it goes, in the order of the result: a build dir's head, then for each of
+ * its profiles the head, the final units a few packages at a time, and the profile without its units; then the
+ * build dir without its profiles. Each call is awaited, so that a slow consumer holds the scan back instead of
+ * letting text pile up. The scan keeps no unit it has handed out: `units` of the returned profiles are empty.
+ */
+export interface ScanSink {
+  buildDir(head: BuildDirHead): void | Promise<void>;
+  profile(head: ProfileHead): void | Promise<void>;
+  units(units: readonly Unit[]): void | Promise<void>;
+  profileEnd(profile: Profile): void | Promise<void>;
+  buildDirEnd(buildDir: BuildDir): void | Promise<void>;
+}
+
+export type BuildDirHead = Pick<BuildDir, 'id' | 'path' | 'role' | 'discovery' | 'exists'>;
+export type ProfileHead = Pick<Profile, 'id' | 'name' | 'platform' | 'path' | 'layouts' | 'locks'>;
+
 /** One step of a scan: a chunk of a profile's units, or a chunk of its incremental folders. */
-type Job =
+type Job = (
   | {
       readonly kind: 'units';
-      readonly profile: number;
       readonly units: readonly UnitPlan[];
       /** Their results once walked, in order (the walk requests are made when the job is sent). */
       results: readonly WalkResult[];
     }
-  | { readonly kind: 'incremental'; readonly profile: number; readonly crates: readonly { readonly ip: IncrementalPlan; readonly planned: PlannedPath }[] };
+  | { readonly kind: 'incremental'; readonly crates: readonly { readonly ip: IncrementalPlan; readonly planned: PlannedPath }[] }
+) & {
+  /** The profile's index in the scan, or -1 for the one empty job of a build dir that has no profile. */
+  readonly profile: number;
+  readonly dir: number;
+  /** Bucket paths, needed only for totals: they ride along with the jobs of their profile or build dir in slices. */
+  extra: readonly PlannedPath[];
+};
 
 /** What a job walks through the Accountant. */
 const jobPaths = (j: Job): PlannedPath[] =>
   j.kind === 'units' ? j.units.flatMap((u) => (isDirect(u) ? [] : u.paths.filter((p) => !p.within))) : j.crates.map((c) => c.planned);
 
-function walkJob(acc: Accountant, j: Job | undefined, first: readonly PlannedPath[] = []): Promise<void> {
-  if (!j) return acc.walk(first).then(() => undefined);
-  const paths = first.length ? [...first, ...jobPaths(j)] : jobPaths(j);
+function walkJob(acc: Accountant, j: Job, first: readonly PlannedPath[]): Promise<void> {
+  const own = jobPaths(j);
+  const paths = first.length || j.extra.length ? [...first, ...j.extra, ...own] : own;
   if (j.kind !== 'units') return acc.walk(paths).then(() => undefined);
   return acc.walk(paths, directRequests(j.units)).then((rs) => {
     j.results = rs;
@@ -1056,37 +1095,32 @@ function walkJob(acc: Accountant, j: Job | undefined, first: readonly PlannedPat
 /**
  * Runs jobs in order with the walks of the next ones already sent: the walker measures ahead while the
  * JavaScript side decodes, and only a few chunks of walk results are ever held at once. `first` (shared
- * folders, which legacy units are cut out of) goes with the first job. `later` (buckets, needed only for the
- * totals: in a big build dir, thousands of requests, some deep) rides along with the jobs in equal slices, so
- * that it never holds up one job's decoding.
+ * folders, which legacy units are cut out of) goes with the first job. Each job leaves `jobs` when it runs,
+ * so that the plans it carries are let go as soon as they are digested.
  */
 async function runJobs(
-  jobs: readonly Job[],
+  jobs: (Job | undefined)[],
   acc: Accountant,
-  run: (j: Job) => Promise<void>,
+  run: (j: Job, next: Job | undefined) => Promise<void>,
   first: readonly PlannedPath[],
-  later: readonly PlannedPath[],
 ): Promise<void> {
   const AHEAD = 1;
   if (jobs.length === 0) {
-    await walkJob(acc, undefined, [...first, ...later]);
+    if (first.length) await acc.walk(first);
     return;
   }
-  const slice = Math.ceil(later.length / jobs.length);
-  const extra = (k: number): readonly PlannedPath[] => {
-    const mine = slice === 0 ? [] : later.slice(k * slice, (k + 1) * slice);
-    return k === 0 ? [...first, ...mine] : mine;
-  };
   const walks: Promise<void>[] = [];
   const send = (k: number): void => {
     const j = jobs[k];
-    if (j && !walks[k]) walks[k] = walkJob(acc, j, extra(k));
+    if (j && !walks[k]) walks[k] = walkJob(acc, j, k === 0 ? first : []);
   };
   for (let k = 0; k < jobs.length; k++) {
     for (let a = 0; a <= AHEAD; a++) send(k + a);
     await walks[k];
-    await run(jobs[k]!);
+    const j = jobs[k]!;
+    jobs[k] = undefined;
     delete walks[k];
+    await run(j, jobs[k + 1]);
   }
 }
 
@@ -1097,56 +1131,130 @@ function directRequests(units: readonly UnitPlan[]): WalkRequest[] {
   return reqs;
 }
 
-function unitJobs(units: readonly UnitPlan[], profile: number): Job[] {
+function unitJobs(units: readonly UnitPlan[], profile: number, dir: number): Job[] {
   const jobs: Job[] = [];
   // The first chunk is small, so that decoding starts soon after the walk does.
   for (let i = 0, n = CHUNK / 4; i < units.length; i += n, n = CHUNK) {
-    const chunk = units.slice(i, i + n);
-    jobs.push({ kind: 'units', profile, units: chunk, results: [] });
+    jobs.push({ kind: 'units', profile, dir, units: units.slice(i, i + n), results: [], extra: [] });
   }
   return jobs;
 }
 
-function incrementalJobs(crates: readonly { ip: IncrementalPlan; planned: PlannedPath }[], profile: number): Job[] {
+function incrementalJobs(crates: readonly { ip: IncrementalPlan; planned: PlannedPath }[], profile: number, dir: number): Job[] {
   const jobs: Job[] = [];
-  for (let i = 0; i < crates.length; i += CHUNK) jobs.push({ kind: 'incremental', profile, crates: crates.slice(i, i + CHUNK) });
+  for (let i = 0; i < crates.length; i += CHUNK) jobs.push({ kind: 'incremental', profile, dir, crates: crates.slice(i, i + CHUNK), extra: [] });
   return jobs;
 }
 
-/** Units, packages and incremental folders of one profile, as they are digested. */
-class ProfileState {
-  readonly drafts: Draft[] = [];
-  readonly incremental: IncrementalCrate[] = [];
-  readonly incrementalMeasures: Measure[] = [];
+/** Deals `paths` out to `jobs` in equal slices, so that no one job's decoding waits for all of them. */
+function spread(paths: readonly PlannedPath[], jobs: readonly Job[]): void {
+  if (paths.length === 0 || jobs.length === 0) return;
+  const slice = Math.ceil(paths.length / jobs.length);
+  jobs.forEach((j, k) => {
+    const mine = paths.slice(k * slice, (k + 1) * slice);
+    if (mine.length) j.extra = [...j.extra, ...mine];
+  });
 }
 
+/**
+ * One profile's units as their chunks are digested. A unit is final once its whole package is: a build-script
+ * run takes its version from the script it runs, and a proc-macro's check units take their kind from its lib,
+ * both within one package. Plans come sorted by package, so units are settled a package at a time, and what
+ * outlives a package is its units (when the scan keeps them) and the profile's totals.
+ */
+class ProfileState {
+  /** Settled units, when the scan keeps them. */
+  readonly units: Unit[] = [];
+  readonly incremental: IncrementalCrate[] = [];
+  /** Measures of the units and incremental folders, for the profile's total. */
+  readonly measures: Measure[] = [];
+  private group: Draft[] = [];
+  private readonly byPackage = new Map<string, { ids: string[]; measures: Measure[] }>();
+
+  /** Takes one chunk's drafts, in plan order; returns the units of the packages they complete. */
+  add(drafts: readonly Draft[]): Unit[] {
+    const done: Unit[] = [];
+    for (const d of drafts) {
+      if (this.group.length > 0 && this.group[0]!.plan.package !== d.plan.package) for (const u of this.settle()) done.push(u);
+      this.group.push(d);
+    }
+    return done;
+  }
+
+  /** Settles the package in hand: called by `add` at each change of package, and once at the end of the profile. */
+  settle(): Unit[] {
+    const g = this.group;
+    if (g.length === 0) return [];
+    this.group = [];
+    const units = finalizeUnits(g);
+    for (let i = 0; i < g.length; i++) {
+      const u = units[i]!;
+      const m = g[i]!.measure;
+      this.measures.push(m);
+      let p = this.byPackage.get(u.package);
+      if (!p) this.byPackage.set(u.package, (p = { ids: [], measures: [] }));
+      p.ids.push(u.id);
+      p.measures.push(m);
+    }
+    return units;
+  }
+
+  packages(): PackageSummary[] {
+    return [...this.byPackage.entries()]
+      .map(([name, g]) => {
+        const m = union(g.measures);
+        return { name, bytes: m.bytes, freedBytes: m.freed, unitIds: g.ids };
+      })
+      .sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : 1));
+  }
+}
+
+/**
+ * Runs a scan's jobs: digests unit chunks into their profile's state and hands each batch of settled units to
+ * `deliver`. `hooks` see each job before it is digested and after, with the next one (to tell where a profile
+ * or a build dir starts and ends).
+ */
 async function runProfileJobs(
-  jobs: readonly Job[],
-  states: readonly ProfileState[],
+  jobs: (Job | undefined)[],
+  states: readonly (ProfileState | undefined)[],
   acc: Accountant,
   digester: UnitDigester,
   pids: readonly string[],
   first: readonly PlannedPath[],
-  later: readonly PlannedPath[],
+  deliver: (st: ProfileState, units: Unit[]) => void | Promise<void>,
+  hooks: { before?(j: Job): void | Promise<void>; after?(j: Job, next: Job | undefined): void | Promise<void> } = {},
 ): Promise<void> {
-  await runJobs(jobs, acc, async (j) => {
-    const st = states[j.profile]!;
-    const paths = jobPaths(j);
-    if (j.kind === 'units') {
-      const direct = j.results;
-      j.results = [];
-      st.drafts.push(...(await digester.chunk(j.units, direct, pids[j.profile]!, () => acc.release(paths, false))));
-    } else {
-      for (const c of j.crates) {
-        st.incremental.push(decodeIncremental(c.ip, c.planned, acc));
-        st.incrementalMeasures.push(acc.measureOf(c.planned, false));
+  await runJobs(
+    jobs,
+    acc,
+    async (j, next) => {
+      await hooks.before?.(j);
+      const st = states[j.profile];
+      const paths = jobPaths(j);
+      if (st && j.kind === 'units') {
+        const direct = j.results;
+        j.results = [];
+        const drafts = await digester.chunk(j.units, direct, pids[j.profile]!, () => acc.release(paths, false));
+        const units = st.add(drafts);
+        if (units.length) await deliver(st, units);
+      } else if (st && j.kind === 'incremental') {
+        for (const c of j.crates) {
+          st.incremental.push(decodeIncremental(c.ip, c.planned, acc));
+          st.measures.push(acc.measureOf(c.planned, false));
+        }
+        acc.release(paths, false);
       }
-      acc.release(paths, false);
-    }
-  }, first, later);
+      await hooks.after?.(j, next);
+    },
+    first,
+  );
 }
 
 const incrementalPlanned = (ip: IncrementalPlan): PlannedPath => ({ path: ip.path, part: 'other', depth: 1 });
+
+const keep = (st: ProfileState, units: Unit[]): void => {
+  for (const u of units) st.units.push(u);
+};
 
 /**
  * Measures and decodes one partial plan (layout.ts `planPackages`): the units of a few packages and their
@@ -1166,11 +1274,65 @@ export async function scanPartial(
   const digester = new UnitDigester(acc, opts.walker, opts.members);
   const pid = profileId(buildDir, pp.platform, pp.name);
   const state = new ProfileState();
-  await runProfileJobs([...unitJobs(pp.units, 0), ...incrementalJobs(crates, 0)], [state], acc, digester, [pid], pp.shared, []);
-  return { units: finalizeUnits(state.drafts), incremental: state.incremental, problems };
+  await runProfileJobs([...unitJobs(pp.units, 0, 0), ...incrementalJobs(crates, 0, 0)], [state], acc, digester, [pid], pp.shared, keep);
+  keep(state, state.settle());
+  return { units: state.units, incremental: state.incremental, problems };
 }
 
-export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], opts: ScanOptions): Promise<ScanResult> {
+interface ScanPlan {
+  readonly acc: Accountant;
+  readonly jobs: Job[];
+  readonly first: readonly PlannedPath[];
+  readonly dirs: readonly { readonly loc: BuildDirLocationLike; readonly path: string; readonly exists: boolean; readonly buckets: ProfilePlan['buckets'] }[];
+  /** Every profile of every build dir, in order, without its unit plans (those travel with the jobs). */
+  readonly profiles: readonly { readonly dir: number; readonly id: string; readonly pp: Omit<ProfilePlan, 'units'> }[];
+}
+
+/** The layout pass and the jobs it gives. Unit plans are referenced from the jobs alone, so they go as they run. */
+function planScan(locations: readonly BuildDirLocationLike[], walker: Walker, problems: ScanProblem[]): ScanPlan {
+  const plans = locations.map((l) => ({ loc: l, plan: planBuildDir(l.path, l.role) }));
+  for (const { plan } of plans) problems.push(...plan.problems);
+
+  const acc = new Accountant(walker, problems);
+  const jobs: Job[] = [];
+  const profiles: { dir: number; id: string; pp: Omit<ProfilePlan, 'units'> }[] = [];
+  plans.forEach(({ plan }, dir) => {
+    for (const b of plan.buckets) for (const p of b.paths) if (!p.within) acc.request(p, null);
+    const dirJobs: Job[] = [];
+    for (const pp of plan.profiles) {
+      const i = profiles.length;
+      const crates = pp.incremental.map((ip) => ({ ip, planned: incrementalPlanned(ip) }));
+      for (const p of pp.shared) if (!p.within) acc.request(p, null);
+      for (const b of pp.buckets) for (const p of b.paths) if (!p.within) acc.request(p, null);
+      for (const u of pp.units) if (!isDirect(u)) for (const p of u.paths) if (!p.within) acc.request(p, u.layout);
+      for (const c of crates) acc.request(c.planned, null);
+      const own = [...unitJobs(pp.units, i, dir), ...incrementalJobs(crates, i, dir)];
+      // A profile with nothing to digest still has its moment in the stream, and its buckets a job to go with.
+      if (own.length === 0) own.push({ kind: 'units', profile: i, dir, units: [], results: [], extra: [] });
+      spread(pp.buckets.flatMap((b) => b.paths), own);
+      dirJobs.push(...own);
+      const { units: _units, ...rest } = pp;
+      profiles.push({ dir, id: profileId(plan.path, pp.platform, pp.name), pp: rest });
+    }
+    if (dirJobs.length === 0) dirJobs.push({ kind: 'units', profile: -1, dir, units: [], results: [], extra: [] });
+    spread(plan.buckets.flatMap((b) => b.paths), dirJobs);
+    jobs.push(...dirJobs);
+  });
+  return {
+    acc,
+    jobs,
+    // Shared folders go with the first job and stay walked until the end, as do buckets.
+    first: plans.flatMap(({ plan }) => plan.profiles.flatMap((pp) => pp.shared)),
+    dirs: plans.map(({ loc, plan }) => ({ loc, path: plan.path, exists: plan.exists, buckets: plan.buckets })),
+    profiles,
+  };
+}
+
+/**
+ * Scans build dirs into the model. With `sink`, the scan is streamed: it hands out each unit once settled and
+ * keeps none of them, so that memory follows the size of a chunk and the number of packages, not of units.
+ */
+export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], opts: ScanOptions, sink?: ScanSink): Promise<ScanResult> {
   const problems: ScanProblem[] = [];
   if (opts.onOutline) {
     opts.onOutline({
@@ -1180,70 +1342,94 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
       })),
     });
   }
-  const plans = locations.map((l) => ({ loc: l, plan: planBuildDir(l.path, l.role) }));
-  for (const { plan } of plans) problems.push(...plan.problems);
-
-  const acc = new Accountant(opts.walker, problems);
-  const profiles = plans.flatMap(({ plan }) => plan.profiles.map((pp) => ({ plan, pp })));
-  const crates = profiles.map(({ pp }) => pp.incremental.map((ip) => ({ ip, planned: incrementalPlanned(ip) })));
-  for (const { plan } of plans) {
-    for (const b of plan.buckets) for (const p of b.paths) if (!p.within) acc.request(p, null);
-  }
-  profiles.forEach(({ pp }, i) => {
-    for (const p of pp.shared) if (!p.within) acc.request(p, null);
-    for (const b of pp.buckets) for (const p of b.paths) if (!p.within) acc.request(p, null);
-    for (const u of pp.units) if (!isDirect(u)) for (const p of u.paths) if (!p.within) acc.request(p, u.layout);
-    for (const c of crates[i]!) acc.request(c.planned, null);
-  });
-  // Shared folders go with the first job, buckets in slices with every job; all stay walked until the end.
-  const first = plans.flatMap(({ plan }) => plan.profiles.flatMap((pp) => pp.shared));
-  const later = plans.flatMap(({ plan }) => [...plan.buckets.flatMap((b) => b.paths), ...plan.profiles.flatMap((pp) => pp.buckets.flatMap((b) => b.paths))]);
-
+  const { acc, jobs, first, dirs, profiles } = planScan(locations, opts.walker, problems);
   const digester = new UnitDigester(acc, opts.walker, opts.members);
-  const states = profiles.map(() => new ProfileState());
-  const pids = profiles.map(({ plan, pp }) => profileId(plan.path, pp.platform, pp.name));
-  // One stream of jobs over every profile, so that the walker never waits between two profiles.
-  const jobs = profiles.flatMap(({ pp }, i) => [...unitJobs(pp.units, i), ...incrementalJobs(crates[i]!, i)]);
-  await runProfileJobs(jobs, states, acc, digester, pids, first, later);
-
+  const states: (ProfileState | undefined)[] = profiles.map(() => new ProfileState());
+  const pids = profiles.map((p) => p.id);
+  const done: Profile[][] = dirs.map(() => []);
+  const dirMeasures: Measure[][] = dirs.map(() => []);
   const buildDirs: BuildDir[] = [];
-  let k = 0;
-  for (const { loc, plan } of plans) {
-    const out: Profile[] = [];
-    const measures: Measure[] = [];
-    for (const pp of plan.profiles) {
-      const st = states[k]!;
-      const pid = pids[k++]!;
-      const units = finalizeUnits(st.drafts);
-      const bucketMeasures = pp.buckets.flatMap((b) => b.paths.map((p) => acc.measureOf(p)));
-      const all = [...st.drafts.map((d) => d.measure), ...st.incrementalMeasures, ...bucketMeasures];
-      measures.push(...all);
-      out.push({
-        id: pid,
-        name: pp.name,
-        platform: pp.platform,
-        path: pp.path,
-        layouts: pp.layouts,
-        units,
-        packages: summarizePackages(st.drafts),
-        incremental: st.incremental,
-        other: pp.buckets.map((b): Bucket => ({ name: b.name, paths: b.paths.map((p) => p.path), bytes: acc.measure(b.paths).bytes })),
-        bytes: union(all).bytes,
-        locks: pp.locks,
-      });
-    }
-    measures.push(...plan.buckets.flatMap((b) => b.paths.map((p) => acc.measureOf(p))));
-    buildDirs.push({
-      id: plan.path,
-      path: plan.path,
-      role: loc.role,
-      discovery: loc.discovery,
-      exists: plan.exists,
-      profiles: out,
-      other: plan.buckets.map((b) => ({ name: b.name, paths: b.paths.map((p) => p.path), bytes: acc.measure(b.paths).bytes })),
-      bytes: union(measures).bytes,
-    });
-  }
+  let dirAt = -1;
+  let profileAt = -1;
+
+  const bucketsOf = (buckets: ProfilePlan['buckets']): Bucket[] =>
+    buckets.map((b): Bucket => ({ name: b.name, paths: b.paths.map((p) => p.path), bytes: acc.measure(b.paths).bytes }));
+  const bucketMeasures = (buckets: ProfilePlan['buckets']): Measure[] => buckets.flatMap((b) => b.paths.map((p) => acc.measureOf(p)));
+  const dirHead = (d: number): BuildDirHead => {
+    const x = dirs[d]!;
+    return { id: x.path, path: x.path, role: x.loc.role, discovery: x.loc.discovery, exists: x.exists };
+  };
+
+  const endProfile = async (i: number): Promise<void> => {
+    const st = states[i]!;
+    states[i] = undefined;
+    const { dir, id, pp } = profiles[i]!;
+    const last = st.settle();
+    if (sink) {
+      if (last.length) await sink.units(last);
+    } else keep(st, last);
+    const all = [...st.measures, ...bucketMeasures(pp.buckets)];
+    const sum = dirMeasures[dir]!;
+    for (const m of all) sum.push(m);
+    const p: Profile = {
+      id,
+      name: pp.name,
+      platform: pp.platform,
+      path: pp.path,
+      layouts: pp.layouts,
+      units: st.units,
+      packages: st.packages(),
+      incremental: st.incremental,
+      other: bucketsOf(pp.buckets),
+      bytes: union(all).bytes,
+      locks: pp.locks,
+    };
+    done[dir]!.push(p);
+    // Nothing after this profile looks into its buckets or shared folders: at 1M entries, thousands of walks.
+    acc.release(pp.buckets.flatMap((b) => b.paths), true);
+    acc.release(pp.shared, false);
+    await sink?.profileEnd(p);
+  };
+
+  const endDir = async (d: number): Promise<void> => {
+    const x = dirs[d]!;
+    const sum = dirMeasures[d]!;
+    for (const m of bucketMeasures(x.buckets)) sum.push(m);
+    const b: BuildDir = { ...dirHead(d), profiles: done[d]!, other: bucketsOf(x.buckets), bytes: union(sum).bytes };
+    dirMeasures[d] = [];
+    acc.release(x.buckets.flatMap((bk) => bk.paths), true);
+    buildDirs.push(b);
+    await sink?.buildDirEnd(b);
+  };
+
+  // One stream of jobs over every profile, so that the walker never waits between two profiles.
+  await runProfileJobs(
+    jobs,
+    states,
+    acc,
+    digester,
+    pids,
+    first,
+    sink ? (_st, units) => sink.units(units) : keep,
+    {
+      before: async (j) => {
+        if (j.dir !== dirAt) {
+          dirAt = j.dir;
+          profileAt = -1;
+          await sink?.buildDir(dirHead(j.dir));
+        }
+        if (j.profile >= 0 && j.profile !== profileAt) {
+          profileAt = j.profile;
+          const { id, pp } = profiles[j.profile]!;
+          await sink?.profile({ id, name: pp.name, platform: pp.platform, path: pp.path, layouts: pp.layouts, locks: pp.locks });
+        }
+      },
+      after: async (j, next) => {
+        if (j.profile >= 0 && (next?.dir !== j.dir || next.profile !== j.profile)) await endProfile(j.profile);
+        if (next?.dir !== j.dir) await endDir(j.dir);
+      },
+    },
+  );
   return { workspaceRoot: opts.workspaceRoot ?? null, buildDirs, problems, walker: opts.walker.name };
 }
 
@@ -1275,21 +1461,4 @@ function decodeIncremental(ip: IncrementalPlan, planned: PlannedPath, acc: Accou
     sessions.push({ name: e.rel, path: path.join(ip.path, e.rel), bytes: e.bytes, startedAt: s.startedAt, working: s.working });
   }
   return { crate: ip.crate, path: ip.path, bytes: union([acc.measureOf(planned, false)]).bytes, sessions };
-}
-
-function summarizePackages(drafts: readonly Draft[]): PackageSummary[] {
-  const byPkg = new Map<string, { ids: string[]; measures: Measure[] }>();
-  for (const d of drafts) {
-    const u = d.unit;
-    let g = byPkg.get(u.package);
-    if (!g) byPkg.set(u.package, (g = { ids: [], measures: [] }));
-    g.ids.push(u.id);
-    g.measures.push(d.measure);
-  }
-  return [...byPkg.entries()]
-    .map(([name, g]) => {
-      const m = union(g.measures);
-      return { name, bytes: m.bytes, freedBytes: m.freed, unitIds: g.ids };
-    })
-    .sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : 1));
 }
