@@ -207,7 +207,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   const workspaceRoot = located.kind === 'workspace' ? located.dirs.workspaceRoot : null;
   // Measuring only, the JSON is written while the scan runs and the scan keeps no unit: memory stays flat at
   // any size. The stale analysis needs every unit at once, so with it the model is built first.
-  const streamed = parsed.json && parsed.noStale ? new ScanJsonWriter((t) => (out.write(t) ? undefined : once(out, 'drain').then(() => undefined))) : null;
+  const streamed = parsed.json && parsed.noStale ? new ScanJsonWriter((t) => writeText(out, t)) : null;
   try {
     const tScan = performance.now();
     streamed?.start({ workspaceRoot, walker: walker.name }, TOOL);
@@ -249,7 +249,15 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
 
 /** Writes chunks in order, waiting whenever the stream asks to (a slow reader on a pipe). */
 async function writeChunks(out: NodeJS.WritableStream, chunks: Iterable<string>): Promise<void> {
-  for (const c of chunks) if (!out.write(c)) await once(out, 'drain');
+  for (const c of chunks) {
+    const drained = writeText(out, c);
+    if (drained) await drained;
+  }
+}
+
+/** Writes `text`; when the stream asks to wait, the returned promise settles once it has drained. */
+function writeText(out: NodeJS.WritableStream, text: string): Promise<void> | undefined {
+  return out.write(text) ? undefined : once(out, 'drain').then(() => undefined);
 }
 
 async function show(a: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {

@@ -97,6 +97,12 @@ function incrementalToJson(c: IncrementalCrate): Record<string, unknown> {
 const bucketToJson = (b: Bucket): Record<string, unknown> => ({ name: b.name, paths: b.paths, bytes: b.bytes });
 
 // A profile's and a build dir's `bytes` come after their lists: a streamed scan only knows them at the end.
+const scanHeadToJson = (head: Pick<ScanResult, 'workspaceRoot' | 'walker'>, tool: { name: string; version: string }): Record<string, unknown> => ({
+  schema: JSON_SCHEMA_VERSION,
+  tool,
+  workspaceRoot: head.workspaceRoot,
+  walker: head.walker,
+});
 const buildDirHeadToJson = (b: BuildDirHead): Record<string, unknown> => ({ path: b.path, role: b.role, discovery: b.discovery, exists: b.exists });
 const buildDirTailToJson = (b: BuildDir): Record<string, unknown> => ({ other: b.other.map(bucketToJson), bytes: b.bytes });
 const profileHeadToJson = (p: ProfileHead): Record<string, unknown> => ({
@@ -116,10 +122,7 @@ const profileTailToJson = (p: Profile): Record<string, unknown> => ({
 
 export function scanToJson(r: ScanResult, tool: { name: string; version: string }): Record<string, unknown> {
   return {
-    schema: JSON_SCHEMA_VERSION,
-    tool,
-    workspaceRoot: r.workspaceRoot,
-    walker: r.walker,
+    ...scanHeadToJson(r, tool),
     buildDirs: r.buildDirs.map((b) => ({
       ...buildDirHeadToJson(b),
       profiles: b.profiles.map((p) => ({ ...profileHeadToJson(p), units: p.units.map(unitToJson), ...profileTailToJson(p) })),
@@ -150,8 +153,8 @@ export class ScanJsonWriter implements ScanSink {
   ) {}
 
   /** Everything before the first build dir (which the caller knows before scanning). */
-  start(head: { workspaceRoot: string | null; walker: string }, tool: { name: string; version: string }): void {
-    this.buf += `${open({ schema: JSON_SCHEMA_VERSION, tool, workspaceRoot: head.workspaceRoot, walker: head.walker })},"buildDirs":[`;
+  start(head: Pick<ScanResult, 'workspaceRoot' | 'walker'>, tool: { name: string; version: string }): void {
+    this.buf += `${open(scanHeadToJson(head, tool))},"buildDirs":[`;
   }
 
   buildDir(head: BuildDirHead): void | Promise<void> {

@@ -722,8 +722,8 @@ interface MemberInfo {
  */
 class Interner {
   // One map per kind of value: each stays small (a few versions, toolchains, crate names), so lookups stay cheap.
-  // A map that grows past LIMIT anyway (a build dir with tens of thousands of dependency records) starts over:
-  // values already handed out stay shared, and memory stays bounded when the scan keeps no unit.
+  // A map that grows to INTERN_LIMIT anyway (a build dir with tens of thousands of dependency records) starts
+  // over (`remember`): values already handed out stay shared, and memory stays bounded when the scan keeps no unit.
   private readonly strings = Array.from({ length: 6 }, () => new Map<string, string>());
   private readonly lists = [new Map<string, readonly string[]>(), new Map<string, readonly string[]>()];
   private readonly sources = new Map<string, PackageSource>();
@@ -746,32 +746,21 @@ class Interner {
     if (known !== undefined) return known;
     // A substring can keep its whole parent text alive (a fingerprint JSON, a `.d` line): keep a copy instead.
     const own = s.length > 12 ? (s + ' ').slice(0, -1) : s;
-    if (m.size >= INTERN_LIMIT) m.clear();
-    m.set(own, own);
-    return own;
+    return remember(m, own, own);
   }
 
   /** A list of one family (0: features, 1: file names), under a key that stands for its items. */
   list(family: 0 | 1, xs: readonly string[], key: string): readonly string[] {
     if (xs.length === 0) return EMPTY;
     const m = this.lists[family]!;
-    let l = m.get(key);
-    if (!l) {
-      if (m.size >= INTERN_LIMIT) m.clear();
-      m.set(key, (l = xs.map((x) => this.str(0, x))));
-    }
-    return l;
+    const l = m.get(key);
+    return l ?? remember(m, key, xs.map((x) => this.str(0, x)));
   }
 
   source(s: PackageSource | null): PackageSource | null {
     if (s === null) return null;
     const key = `${s.kind}\u0000${s.detail ?? ''}\u0000${s.detail === null ? 0 : 1}`;
-    let o = this.sources.get(key);
-    if (!o) {
-      if (this.sources.size >= INTERN_LIMIT) this.sources.clear();
-      this.sources.set(key, (o = { kind: s.kind, detail: this.str(3, s.detail) }));
-    }
-    return o;
+    return this.sources.get(key) ?? remember(this.sources, key, { kind: s.kind, detail: this.str(3, s.detail) });
   }
 
   /** Dependency records, keyed by fingerprint alone: two crate names for one fingerprint only share nothing. */
@@ -779,12 +768,15 @@ class Interner {
     const d = this.deps.get(fingerprint);
     if (d && d.name === name) return d;
     const made = { name: this.str(5, name), fingerprint: d ? d.fingerprint : fingerprint };
-    if (!d) {
-      if (this.deps.size >= INTERN_LIMIT) this.deps.clear();
-      this.deps.set(fingerprint, made);
-    }
-    return made;
+    return d ? made : remember(this.deps, fingerprint, made);
   }
+}
+
+/** Keeps `v` under `k` in an Interner map, which starts over once it holds INTERN_LIMIT values. */
+function remember<V>(m: Map<string, V>, k: string, v: V): V {
+  if (m.size >= INTERN_LIMIT) m.clear();
+  m.set(k, v);
+  return v;
 }
 
 const EMPTY: readonly string[] = [];
@@ -1321,7 +1313,7 @@ function planScan(locations: readonly BuildDirLocationLike[], walker: Walker, pr
   return {
     acc,
     jobs,
-    // Shared folders go with the first job and stay walked until the end, as do buckets.
+    // Shared folders go with the first job; they and the buckets stay walked until their profile or build dir ends.
     first: plans.flatMap(({ plan }) => plan.profiles.flatMap((pp) => pp.shared)),
     dirs: plans.map(({ loc, plan }) => ({ loc, path: plan.path, exists: plan.exists, buckets: plan.buckets })),
     profiles,
@@ -1330,7 +1322,7 @@ function planScan(locations: readonly BuildDirLocationLike[], walker: Walker, pr
 
 /**
  * Scans build dirs into the model. With `sink`, the scan is streamed: it hands out each unit once settled and
- * keeps none of them, so that memory follows the size of a chunk and the number of packages, not of units.
+ * keeps none of them; what it keeps per unit is its id and its measure, for the package and profile totals.
  */
 export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], opts: ScanOptions, sink?: ScanSink): Promise<ScanResult> {
   const problems: ScanProblem[] = [];
@@ -1360,14 +1352,14 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
     return { id: x.path, path: x.path, role: x.loc.role, discovery: x.loc.discovery, exists: x.exists };
   };
 
+  const deliver = sink ? (_st: ProfileState, units: Unit[]) => sink.units(units) : keep;
+
   const endProfile = async (i: number): Promise<void> => {
     const st = states[i]!;
     states[i] = undefined;
     const { dir, id, pp } = profiles[i]!;
     const last = st.settle();
-    if (sink) {
-      if (last.length) await sink.units(last);
-    } else keep(st, last);
+    if (last.length) await deliver(st, last);
     const all = [...st.measures, ...bucketMeasures(pp.buckets)];
     const sum = dirMeasures[dir]!;
     for (const m of all) sum.push(m);
@@ -1410,7 +1402,7 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
     digester,
     pids,
     first,
-    sink ? (_st, units) => sink.units(units) : keep,
+    deliver,
     {
       before: async (j) => {
         if (j.dir !== dirAt) {
