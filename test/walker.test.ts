@@ -34,6 +34,20 @@ function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * A walk result's fields as a plain object: the native walker decodes an answer only when it is first looked
+ * at, so its results are not plain objects; the contract is their fields, which is what is compared.
+ */
+function plain(rs: readonly WalkResult[]): object[] {
+  return rs.map((r) => (r.inline ? { entries: r.entries, links: r.links, errors: r.errors, inline: r.inline } : { entries: r.entries, links: r.links, errors: r.errors }));
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
 /** du's total over several paths: each inode once, apparent sizes. */
 function du(...paths: string[]): number {
   const r = spawnSync('du', ['-sb', ...paths], { encoding: 'utf8' });
@@ -161,14 +175,14 @@ describe('native and Node walkers agree', () => {
     const a = await native.walk(reqs);
     const b = await node.walk(reqs);
     assert.equal(a.length, reqs.length);
-    assert.deepStrictEqual(a, b);
+    assert.deepStrictEqual(plain(a), plain(b));
     assert.ok(a.some((r) => r.links.length > 0), 'a cargo build has hard links (uplifted artifacts)');
   });
 
   test('on the odd tree at every depth', async () => {
     const reqs: WalkRequest[] = [-1, 0, 1, 2, 3, 100].map((depth) => ({ path: odd, depth }));
     const a = await native.walk(reqs);
-    assert.deepStrictEqual(a, await node.walk(reqs));
+    assert.deepStrictEqual(plain(a), plain(await node.walk(reqs)));
     const full = a[5]!;
     const rels = full.entries.map((e) => e.rel);
     // Pre-order, children by UTF-8 bytes.
@@ -190,8 +204,8 @@ describe('native and Node walkers agree', () => {
       for (const depth of [0, 1, 2, 3]) {
         const reqs = [{ path: wide, depth }];
         const expected = await node.walk(reqs);
-        assert.deepStrictEqual(await many.walk(reqs), expected);
-        assert.deepStrictEqual(await one.walk(reqs), expected);
+        assert.deepStrictEqual(plain(await many.walk(reqs)), plain(expected));
+        assert.deepStrictEqual(plain(await one.walk(reqs)), plain(expected));
       }
     } finally {
       many.close();
@@ -210,9 +224,9 @@ describe('native and Node walkers agree', () => {
     ]);
     const expectedWalks = await node.walk(reqs);
     const expectedReads = await node.read(files);
-    reqs.forEach((_, i) => assert.deepStrictEqual(calls[i], [expectedWalks[i]]));
+    reqs.forEach((_, i) => assert.deepStrictEqual(plain(calls[i] as WalkResult[]), plain([expectedWalks[i]!])));
     assert.deepStrictEqual(calls[reqs.length], expectedReads);
-    assert.deepStrictEqual(calls[reqs.length + 1], expectedWalks);
+    assert.deepStrictEqual(plain(calls[reqs.length + 1] as WalkResult[]), plain(expectedWalks));
     assert.deepStrictEqual(calls[reqs.length + 2], expectedReads);
   });
 });
@@ -327,7 +341,7 @@ describe('odd cases', () => {
     fs.rmSync(gone, { recursive: true });
     const reqs = [{ path: gone, depth: 2 }, { path: path.join(gone, 'x', 'y.txt'), depth: -1 }, { path: path.join(odd, 'a.txt', 'below-a-file'), depth: 0 }];
     const a = await native.walk(reqs);
-    assert.deepStrictEqual(a, await node.walk(reqs));
+    assert.deepStrictEqual(plain(a), plain(await node.walk(reqs)));
     assert.deepStrictEqual(a.map((r) => [r.entries.length, r.errors]), [
       [0, [{ rel: '', code: 'ENOENT' }]],
       [0, [{ rel: '', code: 'ENOENT' }]],
@@ -338,7 +352,7 @@ describe('odd cases', () => {
   test('a path with a NUL byte is refused per request', async () => {
     const reqs = [{ path: `${odd}\0x`, depth: 0 }, { path: odd, depth: -1 }];
     const a = await native.walk(reqs);
-    assert.deepStrictEqual(a, await node.walk(reqs));
+    assert.deepStrictEqual(plain(a), plain(await node.walk(reqs)));
     assert.deepStrictEqual(a[0]!.errors, [{ rel: '', code: 'EINVAL' }]);
     assert.equal(a[1]!.entries.length, 1);
   });
@@ -378,7 +392,7 @@ describe('inline rules', () => {
     visit(target, 0);
     reqs.push({ path: target, depth: 100, inline: [{ glob: '*', maxBytes: 10 }, { glob: '*/*/*', maxBytes: 100, firstLine: true }] });
     const a = await native.walk(reqs);
-    assert.deepStrictEqual(a, await node.walk(reqs));
+    assert.deepStrictEqual(plain(a), plain(await node.walk(reqs)));
     let n = 0;
     for (const [i, r] of a.entries()) {
       const req = reqs[i]!;
@@ -407,7 +421,7 @@ describe('inline rules', () => {
       { path: path.join(odd, 'to-outside-file'), depth: 0, inline: [{ glob: '', maxBytes: 5 }] },
     ];
     const a = await within(5000, native.walk(reqs), 'walk with inline rules');
-    assert.deepStrictEqual(a, await node.walk(reqs));
+    assert.deepStrictEqual(plain(a), plain(await node.walk(reqs)));
     const got = new Map((a[0]!.inline ?? []).map((f) => [f.rel, f]));
     assert.deepStrictEqual(got.get('lines.txt')?.content, { ok: true, data: Buffer.from('first line') });
     assert.equal(got.get('long.txt')?.rule, 1);
@@ -486,6 +500,41 @@ describe('failures', () => {
     none.close();
   });
 
+  test('a walk answer that does not add up is refused when it arrives, not when the scan reads it', async () => {
+    // A helper that says hello, then answers any batch with one walk record whose parts overrun their lengths.
+    // Answers are decoded lazily, so only the check made on arrival can turn this into a clear error.
+    const fake = path.join(tmp, 'fake-walker.js');
+    const record = (tag: string, index: number, body: Buffer): string => {
+      const head = Buffer.alloc(9);
+      head.write(tag, 0, 'latin1');
+      head.writeUInt32LE(index, 1);
+      head.writeUInt32LE(body.length, 5);
+      return Buffer.concat([head, body]).toString('hex');
+    };
+    const answers: [string, Buffer][] = [
+      // Three entries announced, one entry's worth of bytes given (and big enough to be decoded lazily).
+      ['entry', Buffer.concat([u32(3), Buffer.from([0x66]), Buffer.alloc(40), u32(600), Buffer.alloc(600, 0x61)])],
+      // No entries, no links, no errors, one inline file whose content overruns the answer.
+      ['inline', Buffer.concat([u32(0), u32(0), u32(0), u32(1), u32(1), Buffer.from('f'), Buffer.from([0, 1]), u32(5000), Buffer.alloc(700)])],
+    ];
+    for (const [what, body] of answers) {
+      fs.writeFileSync(
+        fake,
+        `#!${process.execPath}\n` +
+          `const out = (h) => process.stdout.write(Buffer.from(h, 'hex'));\n` +
+          `out('${record('H', 2, Buffer.from('cbd-walker fake'))}');\n` +
+          `process.stdin.on('data', (d) => { if (d.includes(0x46)) { out('${record('w', 0, body)}'); out('${record('E', 1, Buffer.alloc(0))}'); } });\n`,
+        { mode: 0o755 },
+      );
+      const w = new NativeWalker(fake);
+      try {
+        await assert.rejects(within(5000, w.walk([{ path: odd, depth: 2 }]), `walk answer with a bad ${what}`), (e: Error) => e instanceof NativeWalkerError && /malformed/.test(e.message), what);
+      } finally {
+        w.close();
+      }
+    }
+  });
+
   test('close() lets the batch in flight finish, refuses later calls, and ends the helper', async () => {
     const w = new NativeWalker(binary);
     const pending = w.walk([{ path: odd, depth: 1 }]);
@@ -535,7 +584,7 @@ describe('failures', () => {
     assert.match(execFileSync(binary, ['--version'], { encoding: 'utf8' }), /^cbd-walker \S+ protocol 2/);
     assert.deepStrictEqual(fs.readdirSync(cacheDir).filter((n) => n.endsWith('.tmp')), []);
     const w = new NativeWalker(binary);
-    assert.deepStrictEqual(await w.walk([{ path: odd, depth: 2 }]), await node.walk([{ path: odd, depth: 2 }]));
+    assert.deepStrictEqual(plain(await w.walk([{ path: odd, depth: 2 }])), plain(await node.walk([{ path: odd, depth: 2 }])));
     w.close();
   });
 });

@@ -705,8 +705,13 @@ export const __test = { fastFingerprint, slowFingerprint, scannedFingerprint };
 
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
-/** Values an Interner map holds at most before it starts over. */
+/**
+ * Values an Interner map holds at most before it starts over. Sharing pays for what is kept: a model keeps every
+ * unit, so its maps may grow large; a streamed scan keeps none, and values its maps hold only live on into V8's
+ * old generation, to be collected there (at 1M entries, a third of what the old generation collected).
+ */
 const INTERN_LIMIT = 1 << 16;
+const STREAMED_INTERN_LIMIT = 1 << 12;
 
 /** Units walked and digested per batch: small enough that the walker runs ahead while JavaScript decodes, and that memory stays flat. */
 const CHUNK = 256;
@@ -729,6 +734,8 @@ class Interner {
   private readonly sources = new Map<string, PackageSource>();
   private readonly deps = new Map<string, { readonly name: string; readonly fingerprint: string }>();
 
+  constructor(private readonly limit = INTERN_LIMIT) {}
+
   /** What the fingerprint scanner looks repeated values up in. */
   readonly memo: FingerprintMemo = {
     featureList: (raw) => this.lists[0]!.get(raw) ?? this.list(0, debugList(raw, '`features`'), raw),
@@ -746,7 +753,7 @@ class Interner {
     if (known !== undefined) return known;
     // A substring can keep its whole parent text alive (a fingerprint JSON, a `.d` line): keep a copy instead.
     const own = s.length > 12 ? (s + ' ').slice(0, -1) : s;
-    return remember(m, own, own);
+    return remember(m, own, own, this.limit);
   }
 
   /** A list of one family (0: features, 1: file names), under a key that stands for its items. */
@@ -754,13 +761,13 @@ class Interner {
     if (xs.length === 0) return EMPTY;
     const m = this.lists[family]!;
     const l = m.get(key);
-    return l ?? remember(m, key, xs.map((x) => this.str(0, x)));
+    return l ?? remember(m, key, xs.map((x) => this.str(0, x)), this.limit);
   }
 
   source(s: PackageSource | null): PackageSource | null {
     if (s === null) return null;
     const key = `${s.kind}\u0000${s.detail ?? ''}\u0000${s.detail === null ? 0 : 1}`;
-    return this.sources.get(key) ?? remember(this.sources, key, { kind: s.kind, detail: this.str(3, s.detail) });
+    return this.sources.get(key) ?? remember(this.sources, key, { kind: s.kind, detail: this.str(3, s.detail) }, this.limit);
   }
 
   /** Dependency records, keyed by fingerprint alone: two crate names for one fingerprint only share nothing. */
@@ -768,13 +775,13 @@ class Interner {
     const d = this.deps.get(fingerprint);
     if (d && d.name === name) return d;
     const made = { name: this.str(5, name), fingerprint: d ? d.fingerprint : fingerprint };
-    return d ? made : remember(this.deps, fingerprint, made);
+    return d ? made : remember(this.deps, fingerprint, made, this.limit);
   }
 }
 
-/** Keeps `v` under `k` in an Interner map, which starts over once it holds INTERN_LIMIT values. */
-function remember<V>(m: Map<string, V>, k: string, v: V): V {
-  if (m.size >= INTERN_LIMIT) m.clear();
+/** Keeps `v` under `k` in an Interner map, which starts over once it holds `limit` values. */
+function remember<V>(m: Map<string, V>, k: string, v: V, limit: number): V {
+  if (m.size >= limit) m.clear();
   m.set(k, v);
   return v;
 }
@@ -829,14 +836,16 @@ function isAscii(d: Uint8Array): boolean {
 
 /** The scan's state shared by its units: walker access, members, interned values, problems. */
 class UnitDigester {
-  readonly intern = new Interner();
+  readonly intern: Interner;
   private readonly members: MemberInfo;
 
   constructor(
     private readonly acc: Accountant,
     private readonly walker: Walker,
     members: ScanOptions['members'],
+    internLimit?: number,
   ) {
+    this.intern = new Interner(internLimit);
     this.members = {
       versions: new Map((members ?? []).map((m) => [m.name, m.version])),
       procMacros: new Set((members ?? []).filter((m) => m.procMacro).map((m) => m.name)),
@@ -874,11 +883,17 @@ class UnitDigester {
   }
 
   /** Digests the units of one chunk whose walks are held; returns them in plan order, vanished units left out. */
-  async chunk(units: readonly UnitPlan[], direct: readonly WalkResult[], pid: string, afterStage: () => void): Promise<Draft[]> {
+  async chunk(units: readonly UnitPlan[], direct: (WalkResult | undefined)[], pid: string, afterStage: () => void): Promise<Draft[]> {
     const staged: Staged[] = [];
     let k = 0;
     for (const u of units) {
-      const s = this.stage(u, isDirect(u) ? direct[k++] : undefined);
+      let r: WalkResult | undefined;
+      if (isDirect(u)) {
+        r = direct[k];
+        // Staged, a walk's entries are garbage: let them die young instead of living through the whole chunk.
+        direct[k++] = undefined;
+      }
+      const s = this.stage(u, r);
       if (s) staged.push(s);
     }
     afterStage();
@@ -1060,7 +1075,7 @@ type Job = (
       readonly kind: 'units';
       readonly units: readonly UnitPlan[];
       /** Their results once walked, in order (the walk requests are made when the job is sent). */
-      results: readonly WalkResult[];
+      results: (WalkResult | undefined)[];
     }
   | { readonly kind: 'incremental'; readonly crates: readonly { readonly ip: IncrementalPlan; readonly planned: PlannedPath }[] }
 ) & {
@@ -1335,7 +1350,7 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
     });
   }
   const { acc, jobs, first, dirs, profiles } = planScan(locations, opts.walker, problems);
-  const digester = new UnitDigester(acc, opts.walker, opts.members);
+  const digester = new UnitDigester(acc, opts.walker, opts.members, sink ? STREAMED_INTERN_LIMIT : INTERN_LIMIT);
   const states: (ProfileState | undefined)[] = profiles.map(() => new ProfileState());
   const pids = profiles.map((p) => p.id);
   const done: Profile[][] = dirs.map(() => []);

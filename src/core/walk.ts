@@ -78,6 +78,7 @@ export interface WalkError {
   readonly code: string;
 }
 
+/** A walker may decode its results on first access (the native one does): read the fields, do not copy the object. */
 export interface WalkResult {
   /** Pre-order: entries[0] is the request path itself, when it could be lstat'ed. Children sorted by name. */
   readonly entries: readonly WalkEntry[];

@@ -332,21 +332,117 @@ function namesOf(b: Buffer): (start: number, end: number) => string {
   };
 }
 
+/**
+ * A walk answer. Its bytes are checked when it arrives (a malformed answer fails the call, as it always has), but
+ * made into objects only when the scan first looks at it: answers wait for the rest of their chunk and then for
+ * the chunk before it to be digested, and objects made on arrival outlived V8's young generation on the way (at
+ * 1M entries, most of what the old generation had to collect). Small answers (a folder measured whole, an lstat)
+ * are decoded at once: a buffer of their own would cost more than their few objects.
+ */
 function decodeWalk(b: Buffer): WalkResult {
+  const { errorsAt } = skimWalk(b);
+  const errors = decodeErrors(b, errorsAt);
+  if (b.length <= EAGER_BELOW) {
+    const r = decodeWalkBody(b);
+    return r.inline ? { entries: r.entries, links: r.links, errors, inline: r.inline } : { entries: r.entries, links: r.links, errors };
+  }
+  // A copy of its own: the record may be a slice of a large chunk that must not stay alive through this answer.
+  const own = Buffer.allocUnsafeSlow(b.length);
+  b.copy(own);
+  return new LazyWalkResult(own, errors);
+}
+
+/** Not a plain object (its fields are getters): compare walk results by their fields. */
+class LazyWalkResult implements WalkResult {
+  private body: Buffer | null;
+  private made: ReturnType<typeof decodeWalkBody> | null = null;
+  constructor(body: Buffer, readonly errors: readonly WalkError[]) {
+    this.body = body;
+  }
+  private all(): ReturnType<typeof decodeWalkBody> {
+    if (!this.made) {
+      this.made = decodeWalkBody(this.body!);
+      this.body = null;
+    }
+    return this.made;
+  }
+  get entries(): readonly WalkEntry[] {
+    return this.all().entries;
+  }
+  get links(): readonly WalkLink[] {
+    return this.all().links;
+  }
+  get inline(): readonly InlineFile[] | undefined {
+    return this.all().inline ?? undefined;
+  }
+}
+
+const EAGER_BELOW = 512;
+const NO_ERRORS: readonly WalkError[] = [];
+
+/** Checks a walk answer's structure without making anything of it; says where its errors start and if it has inline files. */
+function skimWalk(b: Buffer): { errorsAt: number; inlined: boolean } {
+  let o = 0;
+  const nEnt = b.readUInt32LE(o);
+  o += 4;
+  for (let k = 0; k < nEnt; k++) {
+    if (!TYPES[b[o]!]) throw new Error(`unknown entry type ${b[o]}`);
+    o += 45 + b.readUInt32LE(o + 41);
+    if (o > b.length) throw new RangeError('entry past the end of its record');
+  }
+  const nLnk = b.readUInt32LE(o);
+  o += 4;
+  for (let k = 0; k < nLnk; k++) {
+    o += 4 + b.readUInt32LE(o);
+    o += 4 + b.readUInt32LE(o) + 24;
+  }
+  const errorsAt = o;
+  const nErr = b.readUInt32LE(o);
+  o += 4;
+  for (let k = 0; k < nErr; k++) {
+    o += 4 + b.readUInt32LE(o);
+    o += 4 + b.readUInt32LE(o);
+  }
+  const nInl = b.readUInt32LE(o);
+  o += 4;
+  for (let k = 0; k < nInl; k++) {
+    o += 4 + b.readUInt32LE(o);
+    o += 6 + b.readUInt32LE(o + 2);
+    if (o > b.length) throw new RangeError('inline content past the end of its record');
+  }
+  if (o !== b.length) throw new RangeError(`walk answer has ${b.length - o} stray bytes`);
+  return { errorsAt, inlined: nInl > 0 };
+}
+
+function decodeErrors(b: Buffer, o: number): readonly WalkError[] {
+  const nErr = b.readUInt32LE(o);
+  if (nErr === 0) return NO_ERRORS;
+  o += 4;
+  const errors = new Array<WalkError>(nErr);
+  for (let k = 0; k < nErr; k++) {
+    const relLen = b.readUInt32LE(o);
+    const rel = b.toString('utf8', o + 4, o + 4 + relLen);
+    o += 4 + relLen;
+    const codeLen = b.readUInt32LE(o);
+    errors[k] = { rel, code: b.toString('latin1', o + 4, o + 4 + codeLen) };
+    o += 4 + codeLen;
+  }
+  return errors;
+}
+
+/** Entries, links and inline files of an answer skimWalk accepted (errors are decoded on their own). */
+function decodeWalkBody(b: Buffer): { entries: WalkEntry[]; links: WalkLink[]; inline: InlineFile[] | null } {
   let o = 0;
   const name = namesOf(b);
   const nEnt = b.readUInt32LE(o);
   o += 4;
   const entries = new Array<WalkEntry>(nEnt);
   for (let k = 0; k < nEnt; k++) {
-    const type = TYPES[b[o]!];
-    if (!type) throw new Error(`unknown entry type ${b[o]}`);
     const relLen = b.readUInt32LE(o + 41);
     const end = o + 45 + relLen;
-    if (end > b.length) throw new RangeError('entry past the end of its record');
     entries[k] = {
       rel: relLen === 0 ? '' : name(o + 45, end),
-      type,
+      type: TYPES[b[o]!]!,
       bytes: u64(b, o + 1),
       count: u64(b, o + 9),
       mtimeMs: b.readDoubleLE(o + 17),
@@ -370,14 +466,9 @@ function decodeWalk(b: Buffer): WalkResult {
   }
   const nErr = b.readUInt32LE(o);
   o += 4;
-  const errors = new Array<WalkError>(nErr);
   for (let k = 0; k < nErr; k++) {
-    const relLen = b.readUInt32LE(o);
-    const rel = b.toString('utf8', o + 4, o + 4 + relLen);
-    o += 4 + relLen;
-    const codeLen = b.readUInt32LE(o);
-    errors[k] = { rel, code: b.toString('latin1', o + 4, o + 4 + codeLen) };
-    o += 4 + codeLen;
+    o += 4 + b.readUInt32LE(o);
+    o += 4 + b.readUInt32LE(o);
   }
   const nInl = b.readUInt32LE(o);
   o += 4;
@@ -390,17 +481,14 @@ function decodeWalk(b: Buffer): WalkResult {
       o += 4 + relLen;
       const rule = b[o]!;
       const ok = b[o + 1] === 1;
-      const len = b.readUInt32LE(o + 2);
-      const end = o + 6 + len;
-      if (end > b.length) throw new RangeError('inline content past the end of its record');
-      // Copied: the record may be a slice of a large chunk that must not stay alive through a small result.
+      const end = o + 6 + b.readUInt32LE(o + 2);
+      // Copied: the answer's bytes are let go once decoded, and a small content must not keep them.
       const content: ReadResult = ok ? { ok: true, data: Buffer.from(b.subarray(o + 6, end)) } : { ok: false, code: b.toString('latin1', o + 6, end) };
       inline[k] = { rel, rule, content };
       o = end;
     }
   }
-  if (o !== b.length) throw new RangeError(`walk answer has ${b.length - o} stray bytes`);
-  return inline ? { entries, links, errors, inline } : { entries, links, errors };
+  return { entries, links, inline };
 }
 
 function decodeRead(b: Buffer): ReadResult {
