@@ -707,8 +707,8 @@ const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 /**
  * Values an Interner map holds at most before it starts over. Sharing pays for what is kept: a model keeps every
- * unit, so its maps may grow large; a streamed scan keeps none, and values its maps hold only live on into V8's
- * old generation, to be collected there (at 1M entries, a third of what the old generation collected).
+ * unit, so its maps may grow large. A streamed scan keeps none: there a map only saves repeated work, and what it
+ * holds lives on into V8's old generation, to be collected there, so its maps stay small.
  */
 const INTERN_LIMIT = 1 << 16;
 const STREAMED_INTERN_LIMIT = 1 << 12;
@@ -734,7 +734,12 @@ class Interner {
   private readonly sources = new Map<string, PackageSource>();
   private readonly deps = new Map<string, { readonly name: string; readonly fingerprint: string }>();
 
-  constructor(private readonly limit = INTERN_LIMIT) {}
+  private readonly limit: number;
+
+  /** `keeps`: the values go into a model that keeps every unit (false for a streamed scan). */
+  constructor(private readonly keeps = true) {
+    this.limit = keeps ? INTERN_LIMIT : STREAMED_INTERN_LIMIT;
+  }
 
   /** What the fingerprint scanner looks repeated values up in. */
   readonly memo: FingerprintMemo = {
@@ -772,6 +777,8 @@ class Interner {
 
   /** Dependency records, keyed by fingerprint alone: two crate names for one fingerprint only share nothing. */
   dep(name: string, fingerprint: string): { readonly name: string; readonly fingerprint: string } {
+    // Dependency records are nearly all distinct in a unit's neighbourhood: worth sharing only in a kept model.
+    if (!this.keeps) return { name: this.str(5, name), fingerprint };
     const d = this.deps.get(fingerprint);
     if (d && d.name === name) return d;
     const made = { name: this.str(5, name), fingerprint: d ? d.fingerprint : fingerprint };
@@ -843,9 +850,9 @@ class UnitDigester {
     private readonly acc: Accountant,
     private readonly walker: Walker,
     members: ScanOptions['members'],
-    internLimit?: number,
+    keeps = true,
   ) {
-    this.intern = new Interner(internLimit);
+    this.intern = new Interner(keeps);
     this.members = {
       versions: new Map((members ?? []).map((m) => [m.name, m.version])),
       procMacros: new Set((members ?? []).filter((m) => m.procMacro).map((m) => m.name)),
@@ -1350,7 +1357,7 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
     });
   }
   const { acc, jobs, first, dirs, profiles } = planScan(locations, opts.walker, problems);
-  const digester = new UnitDigester(acc, opts.walker, opts.members, sink ? STREAMED_INTERN_LIMIT : INTERN_LIMIT);
+  const digester = new UnitDigester(acc, opts.walker, opts.members, !sink);
   const states: (ProfileState | undefined)[] = profiles.map(() => new ProfileState());
   const pids = profiles.map((p) => p.id);
   const done: Profile[][] = dirs.map(() => []);
