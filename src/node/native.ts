@@ -397,12 +397,7 @@ function skimWalk(b: Buffer): { errorsAt: number; inlined: boolean } {
     o += 4 + b.readUInt32LE(o) + 24;
   }
   const errorsAt = o;
-  const nErr = b.readUInt32LE(o);
-  o += 4;
-  for (let k = 0; k < nErr; k++) {
-    o += 4 + b.readUInt32LE(o);
-    o += 4 + b.readUInt32LE(o);
-  }
+  o = pastErrors(b, o);
   const nInl = b.readUInt32LE(o);
   o += 4;
   for (let k = 0; k < nInl; k++) {
@@ -412,6 +407,17 @@ function skimWalk(b: Buffer): { errorsAt: number; inlined: boolean } {
   }
   if (o !== b.length) throw new RangeError(`walk answer has ${b.length - o} stray bytes`);
   return { errorsAt, inlined: nInl > 0 };
+}
+
+/** Where the errors section starting at `o` ends. */
+function pastErrors(b: Buffer, o: number): number {
+  const nErr = b.readUInt32LE(o);
+  o += 4;
+  for (let k = 0; k < nErr; k++) {
+    o += 4 + b.readUInt32LE(o);
+    o += 4 + b.readUInt32LE(o);
+  }
+  return o;
 }
 
 function decodeErrors(b: Buffer, o: number): readonly WalkError[] {
@@ -464,12 +470,7 @@ function decodeWalkBody(b: Buffer): { entries: WalkEntry[]; links: WalkLink[]; i
     links[k] = { rel, key, nlink: u64(b, o), size: u64(b, o + 8), mtimeMs: b.readDoubleLE(o + 16) };
     o += 24;
   }
-  const nErr = b.readUInt32LE(o);
-  o += 4;
-  for (let k = 0; k < nErr; k++) {
-    o += 4 + b.readUInt32LE(o);
-    o += 4 + b.readUInt32LE(o);
-  }
+  o = pastErrors(b, o);
   const nInl = b.readUInt32LE(o);
   o += 4;
   let inline: InlineFile[] | null = null;
