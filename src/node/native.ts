@@ -340,8 +340,7 @@ function namesOf(b: Buffer): (start: number, end: number) => string {
  * are decoded at once: a buffer of their own would cost more than their few objects.
  */
 function decodeWalk(b: Buffer): WalkResult {
-  const { errorsAt } = skimWalk(b);
-  const errors = decodeErrors(b, errorsAt);
+  const errors = decodeErrors(b, skimWalk(b));
   if (b.length <= EAGER_BELOW) {
     const r = decodeWalkBody(b);
     return r.inline ? { entries: r.entries, links: r.links, errors, inline: r.inline } : { entries: r.entries, links: r.links, errors };
@@ -380,8 +379,8 @@ class LazyWalkResult implements WalkResult {
 const EAGER_BELOW = 512;
 const NO_ERRORS: readonly WalkError[] = [];
 
-/** Checks a walk answer's structure without making anything of it; says where its errors start and if it has inline files. */
-function skimWalk(b: Buffer): { errorsAt: number; inlined: boolean } {
+/** Checks a walk answer's structure without making anything of it; returns where its errors start. */
+function skimWalk(b: Buffer): number {
   let o = 0;
   const nEnt = b.readUInt32LE(o);
   o += 4;
@@ -406,7 +405,7 @@ function skimWalk(b: Buffer): { errorsAt: number; inlined: boolean } {
     if (o > b.length) throw new RangeError('inline content past the end of its record');
   }
   if (o !== b.length) throw new RangeError(`walk answer has ${b.length - o} stray bytes`);
-  return { errorsAt, inlined: nInl > 0 };
+  return errorsAt;
 }
 
 /** Where the errors section starting at `o` ends. */
