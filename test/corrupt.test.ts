@@ -104,6 +104,22 @@ test('odd names (spaces, newline, tab, unicode) are scanned and measured', async
   assert.doesNotThrow(() => JSON.parse(JSON.stringify(r)));
 });
 
+test('one unit hash under two package folders (a copied folder): one unit with both paths, each byte once', async (t) => {
+  const dir = copyOfV2(t, 'same-hash');
+  if (!dir) return;
+  const unit = someLibUnit(dir);
+  const hash = path.basename(unit);
+  const copy = path.join(dir, 'debug', 'build', 'zz-copied', hash);
+  fs.mkdirSync(path.dirname(copy));
+  execFileSync('cp', ['-a', unit, copy]);
+  const r = await scan(dir);
+  const same = units(r).filter((x) => x.hash === hash && x.layout === 'v2');
+  assert.equal(same.length, 1, 'one unit for the hash');
+  assert.deepEqual([...same[0]!.paths].sort(), [unit, copy].sort());
+  assert.equal(same[0]!.bytes, Number(execFileSync('du', ['-sbc', unit, copy], { encoding: 'utf8' }).trim().split('\n').pop()!.split('\t')[0]));
+  assert.equal(r.buildDirs[0]!.bytes, du(dir));
+});
+
 test('a unit folder that vanishes between planning and measuring (cargo running) is no crash', async (t) => {
   const dir = copyOfV2(t, 'vanish');
   if (!dir) return;

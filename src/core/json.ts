@@ -113,12 +113,12 @@ const profileHeadToJson = (p: ProfileHead): Record<string, unknown> => ({
   layouts: p.layouts,
   locks: p.locks,
 });
-const profileTailToJson = (p: Profile): Record<string, unknown> => ({
-  packages: p.packages,
+const profileRestToJson = (p: Profile): Record<string, unknown> => ({
   incremental: p.incremental.map(incrementalToJson),
   other: p.other.map(bucketToJson),
   bytes: p.bytes,
 });
+const profileTailToJson = (p: Profile): Record<string, unknown> => ({ packages: p.packages, ...profileRestToJson(p) });
 
 export function scanToJson(r: ScanResult, tool: { name: string; version: string }): Record<string, unknown> {
   return {
@@ -170,18 +170,31 @@ export class ScanJsonWriter implements ScanSink {
   }
 
   units(units: readonly Unit[]): void | Promise<void> {
-    for (let i = 0; i < units.length; i++) {
-      this.buf += this.written++ > 0 ? ',' + unitJsonText(units[i]!) : unitJsonText(units[i]!);
-      if (this.buf.length >= this.chunkSize) {
-        const wait = this.flush(false);
-        if (wait) return wait.then(() => this.units(units.slice(i + 1)));
-      }
-    }
+    return this.items(units, 0, unitJsonText);
   }
 
   profileEnd(p: Profile): void | Promise<void> {
-    this.buf += `],${rest(profileTailToJson(p))}`;
-    return this.flush(false);
+    // Packages one at a time too: at 1M entries their ids make a text of megabytes.
+    this.buf += '],"packages":[';
+    this.written = 0;
+    const tail = (): void | Promise<void> => {
+      this.buf += `],${rest(profileRestToJson(p))}`;
+      return this.flush(false);
+    };
+    const wait = this.items(p.packages, 0, (x) => JSON.stringify(x));
+    return wait ? wait.then(tail) : tail();
+  }
+
+  /** Appends `xs` from `i` on to the list in hand, comma-separated, flushing (and awaiting) as the text grows. */
+  private items<T>(xs: readonly T[], i: number, text: (x: T) => string): void | Promise<void> {
+    for (; i < xs.length; i++) {
+      this.buf += this.written++ > 0 ? ',' + text(xs[i]!) : text(xs[i]!);
+      if (this.buf.length >= this.chunkSize) {
+        const wait = this.flush(false);
+        const next = i + 1;
+        if (wait) return wait.then(() => this.items(xs, next, text));
+      }
+    }
   }
 
   buildDirEnd(b: BuildDir): void | Promise<void> {

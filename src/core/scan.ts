@@ -24,7 +24,7 @@ import type {
   UnitPart,
 } from './model';
 import type { InlineFile, InlineRule, ReadRequest, ReadResult, WalkEntry, WalkRequest, WalkResult, Walker } from './walk';
-import { planBuildDir, outlineBuildDir, describeFsError, type IncrementalPlan, type PlannedPath, type ProfilePlan, type UnitPlan } from './layout';
+import { planBuildDir, outlineBuildDir, describeFsError, isUnitFolder, type IncrementalPlan, type PlannedPath, type ProfilePlan, type UnitPlan } from './layout';
 import { parseDebugStringList, parseFingerprintFileName, parseFingerprintJson, parseHashFile } from './fingerprint';
 import { packageOrigin, parseRustcDepInfoLine } from './rustcdep';
 import { parseSessionName } from './incremental';
@@ -85,9 +85,16 @@ export function profileId(buildDir: string, platform: string | null, name: strin
 }
 
 export function unitId(profile: string, pkg: string, hash: string, layout: 'v2' | 'legacy'): string {
-  // In a mixed folder the same toolchain gives the same hash in both layouts (§2.5): keep the ids apart.
-  return `${profile}/${pkg}/${hash}${layout === 'legacy' ? '~legacy' : ''}`;
+  return idOfKey(profile, pkg, unitKey(hash, layout));
 }
+
+/** A unit's id without its profile and package: a v2 unit's is its hash, the same string. */
+function unitKey(hash: string, layout: 'v2' | 'legacy'): string {
+  // In a mixed folder the same toolchain gives the same hash in both layouts (§2.5): keep the ids apart.
+  return layout === 'legacy' ? `${hash}~legacy` : hash;
+}
+
+const idOfKey = (profile: string, pkg: string, key: string): string => `${profile}/${pkg}/${key}`;
 
 /** A planned path's size with multi-link files set apart, so that any union can count each inode once. */
 interface Measure {
@@ -128,6 +135,26 @@ function union(measures: Iterable<Measure>): { bytes: number; freed: number } {
     }
   }
   return { bytes, freed };
+}
+
+/**
+ * Measures gathered for a union, folded as they come: the bytes of those without multi-link files are summed
+ * (a union adds them up anyway), the others are kept for the union to count each inode once.
+ */
+class MeasureSum {
+  private plain = 0;
+  private readonly linked: Measure[] = [];
+  add(m: Measure): void {
+    if (m.links.length === 0) this.plain += m.bytes;
+    else this.linked.push(m);
+  }
+  addAll(other: MeasureSum): void {
+    this.plain += other.plain;
+    for (const m of other.linked) this.linked.push(m);
+  }
+  union(): { bytes: number; freed: number } {
+    return union([{ bytes: this.plain, links: NO_LINKS }, ...this.linked]);
+  }
 }
 
 function joinRel(base: string, rel: string): string {
@@ -376,7 +403,8 @@ function digestV2(u: UnitPlan, result: WalkResult, rules: readonly InlineRule[] 
     if (slash < 0) {
       const k = (V2_PARTS as readonly string[]).indexOf(rel);
       if (k >= 0) present[k] = e;
-      if (rel === 'fingerprint') fingerprintDir = joinRel(base, rel);
+      // The literal, not `rel`: a name cut from the walk answer would keep the whole answer alive with the unit.
+      if (rel === 'fingerprint') fingerprintDir = joinRel(base, 'fingerprint');
       continue;
     }
     if (e.type === 'd' || rel.indexOf('/', slash + 1) >= 0) continue;
@@ -713,8 +741,13 @@ const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const INTERN_LIMIT = 1 << 16;
 const STREAMED_INTERN_LIMIT = 1 << 12;
 
-/** Units walked and digested per batch: small enough that the walker runs ahead while JavaScript decodes, and that memory stays flat. */
-const CHUNK = 256;
+/**
+ * Units walked and digested per batch. The walker measures the next batch while JavaScript digests this one,
+ * and its answers wait for that: with 256 units they waited long enough to outlive V8's young generation, and
+ * at 1M entries their buffers piled up in the old one (25 MB at times, freed only by a full collection). With
+ * 64, the walker still runs ahead and they do not.
+ */
+const CHUNK = 64;
 
 interface MemberInfo {
   readonly versions: ReadonlyMap<string, string>;
@@ -752,27 +785,36 @@ class Interner {
   str(kind: StrKind, s: string): string;
   str(kind: StrKind, s: string | null): string | null;
   str(kind: StrKind, s: string | null): string | null {
-    if (s === null) return null;
+    // A streamed scan writes each unit out and drops it: a shared string would save nothing, and looking up
+    // values that are nearly all distinct (targets, crate names) would cost a map that keeps starting over.
+    if (s === null || !this.keeps) return s;
     const m = this.strings[kind]!;
     const known = m.get(s);
     if (known !== undefined) return known;
-    // A substring can keep its whole parent text alive (a fingerprint JSON, a `.d` line): keep a copy instead.
-    const own = s.length > 12 ? (s + ' ').slice(0, -1) : s;
+    const own = ownCopy(s);
     return remember(m, own, own, this.limit);
   }
 
-  /** A list of one family (0: features, 1: file names), under a key that stands for its items. */
+  /** A string an Interner map holds on to: shared when the scan keeps its units, else a copy of its own. */
+  private held(kind: StrKind, s: string): string {
+    return this.keeps ? this.str(kind, s) : ownCopy(s);
+  }
+
+  /**
+   * A list of one family (0: features, 1: file names), under a key that stands for its items. Shared in a
+   * streamed scan too: the JSON text of a shared list is made once.
+   */
   list(family: 0 | 1, xs: readonly string[], key: string): readonly string[] {
     if (xs.length === 0) return EMPTY;
     const m = this.lists[family]!;
     const l = m.get(key);
-    return l ?? remember(m, key, xs.map((x) => this.str(0, x)), this.limit);
+    return l ?? remember(m, key, xs.map((x) => this.held(0, x)), this.limit);
   }
 
   source(s: PackageSource | null): PackageSource | null {
     if (s === null) return null;
     const key = `${s.kind}\u0000${s.detail ?? ''}\u0000${s.detail === null ? 0 : 1}`;
-    return this.sources.get(key) ?? remember(this.sources, key, { kind: s.kind, detail: this.str(3, s.detail) }, this.limit);
+    return this.sources.get(key) ?? remember(this.sources, key, { kind: s.kind, detail: s.detail === null ? null : this.held(3, s.detail) }, this.limit);
   }
 
   /** Dependency records, keyed by fingerprint alone: two crate names for one fingerprint only share nothing. */
@@ -785,6 +827,9 @@ class Interner {
     return d ? made : remember(this.deps, fingerprint, made, this.limit);
   }
 }
+
+/** A substring can keep its whole parent text alive (a fingerprint JSON, a `.d` line): what is kept is a copy. */
+const ownCopy = (s: string): string => (s.length > 12 ? (s + ' ').slice(0, -1) : s);
 
 /** Keeps `v` under `k` in an Interner map, which starts over once it holds `limit` values. */
 function remember<V>(m: Map<string, V>, k: string, v: V, limit: number): V {
@@ -1057,7 +1102,7 @@ function finalizeUnits(drafts: readonly Draft[]): Unit[] {
  * A v2 unit is one folder, one walk: its request bypasses the Accountant (no path index, no held result), and
  * its result goes straight to the unit's digest. Legacy units, scattered over shared folders, go through it.
  */
-const isDirect = (u: UnitPlan): boolean => u.layout === 'v2' && u.paths.length === 1 && !u.paths[0]!.within;
+const isDirect = isUnitFolder;
 
 /**
  * What a streamed scan hands out as it goes, in the order of the result: a build dir's head, then for each of
@@ -1180,10 +1225,16 @@ class ProfileState {
   /** Settled units, when the scan keeps them. */
   readonly units: Unit[] = [];
   readonly incremental: IncrementalCrate[] = [];
-  /** Measures of the units and incremental folders, for the profile's total. */
-  readonly measures: Measure[] = [];
+  /** The units and incremental folders, for the profile's total. */
+  readonly total = new MeasureSum();
   private group: Draft[] = [];
-  private readonly byPackage = new Map<string, { ids: string[]; measures: Measure[] }>();
+  private readonly byPackage = new Map<string, { keys: string | string[]; sum: MeasureSum }>();
+
+  /**
+   * `pid`, for a scan that keeps no unit: a package then remembers its units' hashes, which the units' ids are
+   * made of, not the ids (at 1M entries, 44k strings of a hundred characters held to the end of the profile).
+   */
+  constructor(private readonly pid: string | null = null) {}
 
   /** Takes one chunk's drafts, in plan order; returns the units of the packages they complete. */
   add(drafts: readonly Draft[]): Unit[] {
@@ -1204,11 +1255,18 @@ class ProfileState {
     for (let i = 0; i < g.length; i++) {
       const u = units[i]!;
       const m = g[i]!.measure;
-      this.measures.push(m);
-      let p = this.byPackage.get(u.package);
-      if (!p) this.byPackage.set(u.package, (p = { ids: [], measures: [] }));
-      p.ids.push(u.id);
-      p.measures.push(m);
+      this.total.add(m);
+      const key = this.pid === null ? u.id : unitKey(u.hash, u.layout);
+      const p = this.byPackage.get(u.package);
+      if (!p) {
+        const sum = new MeasureSum();
+        sum.add(m);
+        this.byPackage.set(u.package, { keys: key, sum });
+        continue;
+      }
+      if (typeof p.keys === 'string') p.keys = [p.keys, key];
+      else p.keys.push(key);
+      p.sum.add(m);
     }
     return units;
   }
@@ -1216,8 +1274,11 @@ class ProfileState {
   packages(): PackageSummary[] {
     return [...this.byPackage.entries()]
       .map(([name, g]) => {
-        const m = union(g.measures);
-        return { name, bytes: m.bytes, freedBytes: m.freed, unitIds: g.ids };
+        const m = g.sum.union();
+        const keys = typeof g.keys === 'string' ? [g.keys] : g.keys;
+        const pid = this.pid;
+        const unitIds = pid === null ? keys : keys.map((k) => idOfKey(pid, name, k));
+        return { name, bytes: m.bytes, freedBytes: m.freed, unitIds };
       })
       .sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : 1));
   }
@@ -1254,7 +1315,7 @@ async function runProfileJobs(
       } else if (st && j.kind === 'incremental') {
         for (const c of j.crates) {
           st.incremental.push(decodeIncremental(c.ip, c.planned, acc));
-          st.measures.push(acc.measureOf(c.planned, false));
+          st.total.add(acc.measureOf(c.planned, false));
         }
         acc.release(paths, false);
       }
@@ -1358,17 +1419,19 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
   }
   const { acc, jobs, first, dirs, profiles } = planScan(locations, opts.walker, problems);
   const digester = new UnitDigester(acc, opts.walker, opts.members, !sink);
-  const states: (ProfileState | undefined)[] = profiles.map(() => new ProfileState());
+  const states: (ProfileState | undefined)[] = profiles.map((p) => new ProfileState(sink ? p.id : null));
   const pids = profiles.map((p) => p.id);
   const done: Profile[][] = dirs.map(() => []);
-  const dirMeasures: Measure[][] = dirs.map(() => []);
+  const dirMeasures: MeasureSum[] = dirs.map(() => new MeasureSum());
   const buildDirs: BuildDir[] = [];
   let dirAt = -1;
   let profileAt = -1;
 
   const bucketsOf = (buckets: ProfilePlan['buckets']): Bucket[] =>
     buckets.map((b): Bucket => ({ name: b.name, paths: b.paths.map((p) => p.path), bytes: acc.measure(b.paths).bytes }));
-  const bucketMeasures = (buckets: ProfilePlan['buckets']): Measure[] => buckets.flatMap((b) => b.paths.map((p) => acc.measureOf(p)));
+  const addBuckets = (sum: MeasureSum, buckets: ProfilePlan['buckets']): void => {
+    for (const b of buckets) for (const p of b.paths) sum.add(acc.measureOf(p));
+  };
   const dirHead = (d: number): BuildDirHead => {
     const x = dirs[d]!;
     return { id: x.path, path: x.path, role: x.loc.role, discovery: x.loc.discovery, exists: x.exists };
@@ -1382,9 +1445,9 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
     const { dir, id, pp } = profiles[i]!;
     const last = st.settle();
     if (last.length) await deliver(st, last);
-    const all = [...st.measures, ...bucketMeasures(pp.buckets)];
-    const sum = dirMeasures[dir]!;
-    for (const m of all) sum.push(m);
+    const all = st.total;
+    addBuckets(all, pp.buckets);
+    dirMeasures[dir]!.addAll(all);
     const p: Profile = {
       id,
       name: pp.name,
@@ -1395,7 +1458,7 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
       packages: st.packages(),
       incremental: st.incremental,
       other: bucketsOf(pp.buckets),
-      bytes: union(all).bytes,
+      bytes: all.union().bytes,
       locks: pp.locks,
     };
     done[dir]!.push(p);
@@ -1408,9 +1471,9 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
   const endDir = async (d: number): Promise<void> => {
     const x = dirs[d]!;
     const sum = dirMeasures[d]!;
-    for (const m of bucketMeasures(x.buckets)) sum.push(m);
-    const b: BuildDir = { ...dirHead(d), profiles: done[d]!, other: bucketsOf(x.buckets), bytes: union(sum).bytes };
-    dirMeasures[d] = [];
+    addBuckets(sum, x.buckets);
+    const b: BuildDir = { ...dirHead(d), profiles: done[d]!, other: bucketsOf(x.buckets), bytes: sum.union().bytes };
+    dirMeasures[d] = new MeasureSum();
     acc.release(x.buckets.flatMap((bk) => bk.paths), true);
     buildDirs.push(b);
     await sink?.buildDirEnd(b);

@@ -461,7 +461,9 @@ function decodeWalkBody(b: Buffer): { entries: WalkEntry[]; links: WalkLink[]; i
   const links = new Array<WalkLink>(nLnk);
   for (let k = 0; k < nLnk; k++) {
     const relLen = b.readUInt32LE(o);
-    const rel = name(o + 4, o + 4 + relLen);
+    // Decoded on its own, not cut from the record's string: a link's path outlives the answer (in the measure
+    // its unit keeps for the totals), and a substring would keep the whole record alive with it.
+    const rel = b.toString('utf8', o + 4, o + 4 + relLen);
     o += 4 + relLen;
     const keyLen = b.readUInt32LE(o);
     const key = b.toString('latin1', o + 4, o + 4 + keyLen);
