@@ -234,6 +234,7 @@ export function* scanJsonChunks(r: ScanResult, tool: { name: string; version: st
         yield* ready.splice(0);
       }
       void w.profileEnd(p);
+      yield* ready.splice(0);
     }
     void w.buildDirEnd(b);
     yield* ready.splice(0);

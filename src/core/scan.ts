@@ -1231,10 +1231,13 @@ class ProfileState {
   private readonly byPackage = new Map<string, { keys: string | string[]; sum: MeasureSum }>();
 
   /**
-   * `pid`, for a scan that keeps no unit: a package then remembers its units' hashes, which the units' ids are
+   * `keepsUnits` false (a streamed scan): a package then remembers its units' hashes, which the units' ids are
    * made of, not the ids (at 1M entries, 44k strings of a hundred characters held to the end of the profile).
    */
-  constructor(private readonly pid: string | null = null) {}
+  constructor(
+    readonly id: string,
+    private readonly keepsUnits: boolean,
+  ) {}
 
   /** Takes one chunk's drafts, in plan order; returns the units of the packages they complete. */
   add(drafts: readonly Draft[]): Unit[] {
@@ -1256,7 +1259,7 @@ class ProfileState {
       const u = units[i]!;
       const m = g[i]!.measure;
       this.total.add(m);
-      const key = this.pid === null ? u.id : unitKey(u.hash, u.layout);
+      const key = this.keepsUnits ? u.id : unitKey(u.hash, u.layout);
       const p = this.byPackage.get(u.package);
       if (!p) {
         const sum = new MeasureSum();
@@ -1276,8 +1279,7 @@ class ProfileState {
       .map(([name, g]) => {
         const m = g.sum.union();
         const keys = typeof g.keys === 'string' ? [g.keys] : g.keys;
-        const pid = this.pid;
-        const unitIds = pid === null ? keys : keys.map((k) => idOfKey(pid, name, k));
+        const unitIds = this.keepsUnits ? keys : keys.map((k) => idOfKey(this.id, name, k));
         return { name, bytes: m.bytes, freedBytes: m.freed, unitIds };
       })
       .sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : 1));
@@ -1294,7 +1296,6 @@ async function runProfileJobs(
   states: readonly (ProfileState | undefined)[],
   acc: Accountant,
   digester: UnitDigester,
-  pids: readonly string[],
   first: readonly PlannedPath[],
   deliver: (st: ProfileState, units: Unit[]) => void | Promise<void>,
   hooks: { before?(j: Job): void | Promise<void>; after?(j: Job, next: Job | undefined): void | Promise<void> } = {},
@@ -1309,7 +1310,7 @@ async function runProfileJobs(
       if (st && j.kind === 'units') {
         const direct = j.results;
         j.results = [];
-        const drafts = await digester.chunk(j.units, direct, pids[j.profile]!, () => acc.release(paths, false));
+        const drafts = await digester.chunk(j.units, direct, st.id, () => acc.release(paths, false));
         const units = st.add(drafts);
         if (units.length) await deliver(st, units);
       } else if (st && j.kind === 'incremental') {
@@ -1347,9 +1348,8 @@ export async function scanPartial(
   for (const u of pp.units) if (!isDirect(u)) for (const p of u.paths) if (!p.within) acc.request(p, u.layout);
   for (const c of crates) acc.request(c.planned, null);
   const digester = new UnitDigester(acc, opts.walker, opts.members);
-  const pid = profileId(buildDir, pp.platform, pp.name);
-  const state = new ProfileState();
-  await runProfileJobs([...unitJobs(pp.units, 0, 0), ...incrementalJobs(crates, 0, 0)], [state], acc, digester, [pid], pp.shared, keep);
+  const state = new ProfileState(profileId(buildDir, pp.platform, pp.name), true);
+  await runProfileJobs([...unitJobs(pp.units, 0, 0), ...incrementalJobs(crates, 0, 0)], [state], acc, digester, pp.shared, keep);
   keep(state, state.settle());
   return { units: state.units, incremental: state.incremental, problems };
 }
@@ -1419,8 +1419,7 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
   }
   const { acc, jobs, first, dirs, profiles } = planScan(locations, opts.walker, problems);
   const digester = new UnitDigester(acc, opts.walker, opts.members, !sink);
-  const states: (ProfileState | undefined)[] = profiles.map((p) => new ProfileState(sink ? p.id : null));
-  const pids = profiles.map((p) => p.id);
+  const states: (ProfileState | undefined)[] = profiles.map((p) => new ProfileState(p.id, !sink));
   const done: Profile[][] = dirs.map(() => []);
   const dirMeasures: MeasureSum[] = dirs.map(() => new MeasureSum());
   const buildDirs: BuildDir[] = [];
@@ -1485,7 +1484,6 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
     states,
     acc,
     digester,
-    pids,
     first,
     deliver,
     {
