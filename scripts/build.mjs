@@ -15,7 +15,9 @@ const common = {
   define: { __VERSION__: JSON.stringify(pkg.version) },
 };
 await build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] });
-await build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js' });
+// dist/cli.js is a small launcher that runs dist/cli-main.js through a code cache (src/cli-launch.ts).
+await build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli-main.js' });
+await build({ ...common, entryPoints: ['src/cli-launch.ts'], outfile: 'dist/cli.js' });
 chmodSync('dist/cli.js', 0o755);
 
 if (!process.argv.includes('--no-native')) {

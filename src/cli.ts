@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // The command line front end: the same engine as the extension (src/core), with process-level adapters from
 // src/node. Exit codes are part of the documented interface (README "Command line").
 
@@ -26,6 +25,7 @@ import { createLocker } from './node/locks';
 import { createTrasher } from './node/trash';
 import type { Walker } from './core/walk';
 import type { Located } from './node/cargo';
+import type { CodeCacheState } from './node/code-cache';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -169,7 +169,12 @@ function parseArgs(argv: readonly string[]): Args | string {
   return a;
 }
 
-export async function main(argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+/** How the process was started (dist/cli.js says), for `--stats`. */
+export interface LaunchInfo {
+  readonly codeCache?: CodeCacheState;
+}
+
+export async function main(argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, launch: LaunchInfo = {}): Promise<number> {
   const parsed = parseArgs(argv);
   if (parsed === 'version') {
     out.write(`${VERSION}\n`);
@@ -227,7 +232,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     const tDone = performance.now();
     if (parsed.stats) {
       err.write(
-        JSON.stringify({ locateMs: round(tLocated - t0), outlineMs: round(outlineAt), scanMs: round(tDone - tScan), walker: walker.name }) + '\n',
+        JSON.stringify({ locateMs: round(tLocated - t0), outlineMs: round(outlineAt), scanMs: round(tDone - tScan), walker: walker.name, codeCache: launch.codeCache ?? 'off' }) + '\n',
       );
     }
     // The JSON contract carries each unit's stale reasons; the human tree stays a measurement.
@@ -597,8 +602,9 @@ async function runPlan(plan: CleanPlan, a: Args, out: NodeJS.WritableStream, err
   return STATUS_EXIT[result.status];
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2), process.stdout, process.stderr).then(
+/** Runs the command line on this process's arguments and sets its exit code. */
+export function run(launch: LaunchInfo = {}): void {
+  main(process.argv.slice(2), process.stdout, process.stderr, launch).then(
     (code) => {
       process.exitCode = code;
     },
@@ -608,3 +614,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) run();

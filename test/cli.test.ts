@@ -124,3 +124,25 @@ test('--stats reports the outline time and the walker', (t) => {
   assert.ok(stats.outlineMs >= 0 && stats.scanMs >= stats.outlineMs);
   assert.equal(stats.walker, 'native');
 });
+
+test('the command line loads itself through a code cache: written by the first scan, used by the next, same output', (t) => {
+  const fx = fixtureOrSkip(t, 'v2');
+  if (!fx) return;
+  const home = path.join(tmp, 'xdg-cache');
+  // The Node walker: a cache folder of its own would otherwise need the native helper built into it.
+  const env = { ...process.env, XDG_CACHE_HOME: home, CARGO_BUILD_DIR_WALKER: 'node' };
+  const stats = (r: { stderr: string }): { codeCache: string } => JSON.parse(r.stderr.trim().split('\n').pop()!);
+  const first = cli(['scan', fx.buildDir, '--json', '--no-stale', '--stats'], env);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(stats(first).codeCache, 'miss');
+  const files = fs.readdirSync(path.join(home, 'cargo-build-dir')).filter((f) => f.endsWith('.v8cache'));
+  assert.equal(files.length, 1);
+  assert.match(files[0]!, /^cli-main-[0-9a-f]{16}-scan_json\.v8cache$/);
+  const second = cli(['scan', fx.buildDir, '--json', '--no-stale', '--stats'], env);
+  assert.equal(stats(second).codeCache, 'hit');
+  assert.equal(second.stdout, first.stdout);
+  const off = cli(['scan', fx.buildDir, '--json', '--no-stale', '--stats'], { ...env, XDG_CACHE_HOME: path.join(tmp, 'xdg-off'), CARGO_BUILD_DIR_CODE_CACHE: 'off' });
+  assert.equal(stats(off).codeCache, 'off');
+  assert.equal(off.stdout, first.stdout);
+  assert.ok(!fs.existsSync(path.join(tmp, 'xdg-off')), 'nothing written when off');
+});

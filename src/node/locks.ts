@@ -12,7 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CargoLockFile } from '../core/layout';
 import type { Locker, LockOutcome } from '../core/clean';
-import { findNativeWalker, nativeBinaryName, nativeSourceDir, defaultCacheDir } from './native';
+import { defaultCacheDir } from './cache-dir';
+import { findNativeWalker, nativeBinaryName, nativeSourceDir } from './native';
 
 const LOCK_PROTOCOL = 1;
 const HANDSHAKE_TIMEOUT_MS = 30_000;

@@ -6,8 +6,8 @@
 import { spawn, execFile, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { defaultCacheDir } from './cache-dir';
 import type { EntryType, InlineFile, ReadRequest, ReadResult, WalkEntry, WalkError, WalkLink, WalkRequest, WalkResult, Walker } from '../core/walk';
 
 const PROTOCOL = 2;
@@ -506,22 +506,11 @@ function decodeRead(b: Buffer): ReadResult {
 export interface FindNativeWalkerOptions {
   /** The cargo to build with (default: `$CARGO`, else `cargo` from PATH). */
   readonly cargo?: string;
-  /** Where built binaries and cargo's target dir go (default: the per-user cache folder, see defaultCacheDir). */
+  /** Where built binaries and cargo's target dir go (default: the per-user cache folder, see ./cache-dir). */
   readonly cacheDir?: string;
   /** Build the binary when no up-to-date one is cached. */
   readonly build: boolean;
   readonly log?: (line: string) => void;
-}
-
-/** The per-user cache folder for built helpers. */
-export function defaultCacheDir(): string {
-  const home = os.homedir();
-  if (process.platform === 'win32') {
-    return path.join(process.env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'cargo-build-dir');
-  }
-  if (process.platform === 'darwin') return path.join(home, 'Library', 'Caches', 'cargo-build-dir');
-  const xdg = process.env.XDG_CACHE_HOME;
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, '.cache'), 'cargo-build-dir');
 }
 
 /**
