@@ -24,7 +24,7 @@ test('npm run package makes a .vsix under 1 MB holding only what runs', async ()
     assert.ok(size < 1024 * 1024, `${size} bytes`);
     const { zipEntries } = (await importModule(pathToFileURL(path.join(REPO_ROOT, 'scripts', 'zip.mjs')).href)) as { zipEntries: (b: Buffer) => { name: string; size: number }[] };
     const names = zipEntries(fs.readFileSync(out)).map((e) => e.name);
-    const allowed = [/^extension\/dist\/(extension|cli)\.js$/, /^extension\/package\.json$/, /^extension\/readme\.md$/, /^extension\/changelog\.md$/, /^extension\/LICENSE\.txt$/, /^extension\/resources\/[\w.-]+\.svg$/, /^extension\/native\/(Cargo\.(toml|lock)|src\/[\w/.-]+\.rs)$/, /^extension\/docs\/json-schema\.md$/, /^extension\.vsixmanifest$/, /^\[Content_Types\]\.xml$/];
+    const allowed = [/^extension\/dist\/(extension|cli|cli-main)\.js$/, /^extension\/package\.json$/, /^extension\/readme\.md$/, /^extension\/changelog\.md$/, /^extension\/LICENSE\.txt$/, /^extension\/resources\/[\w.-]+\.svg$/, /^extension\/native\/(Cargo\.(toml|lock)|src\/[\w/.-]+\.rs)$/, /^extension\/docs\/json-schema\.md$/, /^extension\.vsixmanifest$/, /^\[Content_Types\]\.xml$/];
     for (const n of names) assert.ok(allowed.some((re) => re.test(n)), `${n} should not be in the package`);
     for (const must of ['extension/dist/extension.js', 'extension/dist/cli.js', 'extension/dist/cli-main.js', 'extension/package.json', 'extension/native/src/main.rs', 'extension/readme.md']) assert.ok(names.includes(must), `${must} is in the package`);
     // The manifest in the package points at a file that is in it.

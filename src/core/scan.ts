@@ -23,7 +23,7 @@ import type {
   UnitMode,
   UnitPart,
 } from './model';
-import type { InlineFile, InlineRule, ReadRequest, ReadResult, WalkEntry, WalkRequest, WalkResult, Walker } from './walk';
+import type { InlineFile, InlineRule, ReadRequest, ReadResult, WalkEntry, WalkLink, WalkRequest, WalkResult, Walker } from './walk';
 import { planBuildDir, outlineBuildDir, describeFsError, isUnitFolder, type IncrementalPlan, type PlannedPath, type ProfilePlan, type UnitPlan } from './layout';
 import { parseDebugStringList, parseFingerprintFileName, parseFingerprintJson, parseHashFile } from './fingerprint';
 import { packageOrigin, parseRustcDepInfoLine } from './rustcdep';
@@ -305,7 +305,7 @@ class Accountant {
         m = { bytes: ownBytes(result, rel, e), links: NO_LINKS };
       } else {
         const base = p.within ? p.within.request : p.path;
-        m = { bytes: e.bytes, links: linksUnder(result, base, rel) };
+        m = { bytes: e.bytes, links: linksUnder(result.links, base, rel) };
       }
     }
     if (keep) this.measures.set(p, m);
@@ -318,10 +318,10 @@ class Accountant {
   }
 }
 
-function linksUnder(result: WalkResult, base: string, rel: string): readonly LinkRef[] {
-  if (result.links.length === 0) return NO_LINKS;
+function linksUnder(all: readonly WalkLink[], base: string, rel: string): readonly LinkRef[] {
+  if (all.length === 0) return NO_LINKS;
   const links: LinkRef[] = [];
-  for (const l of result.links) {
+  for (const l of all) {
     if (rel !== '' && l.rel !== rel && !l.rel.startsWith(rel + '/')) continue;
     links.push({ key: l.key, nlink: l.nlink, size: l.size, path: joinRel(base, l.rel) });
   }
@@ -378,8 +378,8 @@ function contentOf(f: InlineFile | undefined, rules: readonly InlineRule[] | und
 
 const NOT_READ = { content: null, rule: null } as const;
 
-function linkSize(result: WalkResult, e: WalkEntry): number {
-  if (e.nlink > 1 && e.type === 'f') return result.links.find((l) => l.rel === e.rel)?.size ?? 0;
+function linkSize(links: readonly WalkLink[], e: WalkEntry): number {
+  if (e.nlink > 1 && e.type === 'f') return links.find((l) => l.rel === e.rel)?.size ?? 0;
   return e.bytes;
 }
 
@@ -391,11 +391,13 @@ function digestV2(u: UnitPlan, result: WalkResult, rules: readonly InlineRule[] 
   const fingerprint = new Map<string, FileInfo>();
   const outputs: FileInfo[] = [];
   const run = new Map<string, FileInfo>();
+  // Each read once: on an answer decoded on first look, every read is a call that V8 would otherwise inline here.
   const inline = result.inline;
+  const walkLinks = result.links;
+  const es = result.entries;
   let next = 0;
   let fingerprintDir: string | null = null;
   const present: (WalkEntry | undefined)[] = [undefined, undefined, undefined, undefined];
-  const es = result.entries;
   for (let i = 1; i < es.length; i++) {
     const e = es[i]!;
     const rel = e.rel;
@@ -419,12 +421,12 @@ function digestV2(u: UnitPlan, result: WalkResult, rules: readonly InlineRule[] 
     }
     const name = rel.slice(slash + 1);
     const rule = got ? rules?.[got.rule] : undefined;
-    const f: FileInfo = { name, base, rel, size: linkSize(result, e), mtimeMs: e.mtimeMs, content: got && rule ? got.content : null, rule: got && rule ? rule : null };
+    const f: FileInfo = { name, base, rel, size: linkSize(walkLinks, e), mtimeMs: e.mtimeMs, content: got && rule ? got.content : null, rule: got && rule ? rule : null };
     if (target === 1) fingerprint.set(name, f);
     else if (target === 2) outputs.push(f);
     else run.set(name, f);
   }
-  const links = linksUnder(result, base, '');
+  const links = linksUnder(walkLinks, base, '');
   // Sized once: a pushed array keeps room for 17 items, and the model keeps this one as long as the unit.
   let n = 0;
   for (const e of present) if (e) n++;
@@ -437,7 +439,7 @@ function digestV2(u: UnitPlan, result: WalkResult, rules: readonly InlineRule[] 
     let bytes = e.bytes;
     if (links.length) {
       const seen = new Set<string>();
-      for (const l of result.links) {
+      for (const l of walkLinks) {
         if ((l.rel === name || l.rel.startsWith(name + '/')) && !seen.has(l.key)) {
           seen.add(l.key);
           bytes += l.size;
@@ -459,7 +461,7 @@ function digestLegacy(u: UnitPlan, acc: Accountant): { files: UnitFiles; measure
     const got = result.inline ? acc.inlineAt(ri, e.rel) : undefined;
     const rel = e.rel;
     const name = rel.slice(rel.lastIndexOf('/') + 1);
-    return { name, base, rel, size: linkSize(result, e), mtimeMs: e.mtimeMs, ...contentOf(got, acc.requestOf(ri).inline) };
+    return { name, base, rel, size: linkSize(result.links, e), mtimeMs: e.mtimeMs, ...contentOf(got, acc.requestOf(ri).inline) };
   };
   for (const p of u.paths) {
     const at = acc.locate(p);
