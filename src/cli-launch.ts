@@ -6,11 +6,21 @@
 
 import * as path from 'node:path';
 import { defaultCacheDir } from './node/cache-dir';
-import { requireWithCodeCache } from './node/code-cache';
+import { cacheFlavor, requireWithCodeCache } from './node/code-cache';
 
 const args = process.argv.slice(2);
 // One cache per command and output format: each holds what its kind of run compiles.
-const flavor = `${args.find((a) => !a.startsWith('-')) ?? 'none'}${args.includes('--json') ? '_json' : ''}`;
-const off = process.env.CARGO_BUILD_DIR_CODE_CACHE === 'off';
-const loaded = requireWithCodeCache(path.join(__dirname, 'cli-main.js'), off ? null : defaultCacheDir(), flavor);
+const flavor = `${cacheFlavor(args, ['scan', 'walker', 'show', 'stale', 'clean'])}${args.includes('--json') ? '_json' : ''}`;
+const loaded = requireWithCodeCache(path.join(__dirname, 'cli-main.js'), cacheDir(), flavor);
 (loaded.exports as typeof import('./cli')).run({ codeCache: loaded.codeCache });
+
+function cacheDir(): string | null {
+  // Stack traces mapped to the TypeScript sources need the bundle loaded by Node itself, with its source map.
+  if (process.env.CARGO_BUILD_DIR_CODE_CACHE === 'off' || (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return null;
+  try {
+    return defaultCacheDir();
+  } catch {
+    // No home folder to be found: run without a cache.
+    return null;
+  }
+}
