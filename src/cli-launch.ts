@@ -7,16 +7,17 @@
 import * as path from 'node:path';
 import { defaultCacheDir } from './node/cache-dir';
 import { cacheFlavor, requireWithCodeCache } from './node/code-cache';
+import { COMMANDS } from './cli-commands';
 
 const args = process.argv.slice(2);
 // One cache per command and output format: each holds what its kind of run compiles.
-const flavor = `${cacheFlavor(args, ['scan', 'walker', 'show', 'stale', 'clean'])}${args.includes('--json') ? '_json' : ''}`;
+const flavor = `${cacheFlavor(args, COMMANDS)}${args.includes('--json') ? '_json' : ''}`;
 const loaded = requireWithCodeCache(path.join(__dirname, 'cli-main.js'), cacheDir(), flavor);
 (loaded.exports as typeof import('./cli')).run({ codeCache: loaded.codeCache });
 
 function cacheDir(): string | null {
   // Stack traces mapped to the TypeScript sources need the bundle loaded by Node itself, with its source map.
-  if (process.env.CARGO_BUILD_DIR_CODE_CACHE === 'off' || (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return null;
+  if (process.env.CARGO_BUILD_DIR_CODE_CACHE === 'off' || process.sourceMapsEnabled) return null;
   try {
     return defaultCacheDir();
   } catch {

@@ -26,6 +26,7 @@ import { createTrasher } from './node/trash';
 import type { Walker } from './core/walk';
 import type { Located } from './node/cargo';
 import type { CodeCacheState } from './node/code-cache';
+import { COMMANDS } from './cli-commands';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -164,7 +165,7 @@ function parseArgs(argv: readonly string[]): Args | string {
   if (a.noStale && a.command !== 'scan') return '--no-stale is an option of scan';
   if (positional.length > 2) return `too many arguments: ${positional.slice(2).join(' ')}`;
   if (positional[1] !== undefined) a.path = positional[1];
-  if (!['scan', 'walker', 'show', 'stale'].includes(a.command)) return `unknown command ${a.command}`;
+  if (!COMMANDS.includes(a.command)) return `unknown command ${a.command}`;
   if (a.command === 'show' && positional[1] === undefined) return 'show needs the path of a unit folder';
   return a;
 }

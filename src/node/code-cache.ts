@@ -23,8 +23,6 @@ export type CodeCacheState = 'hit' | 'miss' | 'rejected' | 'off';
 export interface Loaded {
   readonly exports: unknown;
   readonly codeCache: CodeCacheState;
-  /** The cache file used or to be written, or null when off. */
-  readonly cacheFile: string | null;
 }
 
 const DIGEST = 32;
@@ -52,7 +50,7 @@ export function requireWithCodeCache(file: string, cacheDir: string | null, flav
   const fn = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => void;
   fn.call(mod.exports, mod.exports, createRequire(file), mod, file, path.dirname(file));
   mod.loaded = true;
-  return { exports: mod.exports, codeCache, cacheFile };
+  return { exports: mod.exports, codeCache };
 }
 
 /** The first of `args` that is one of `known` (a command), else `other`: one cache per command, a bounded set. */

@@ -514,8 +514,8 @@ export interface FindNativeWalkerOptions {
 }
 
 /**
- * The helper's sources: `native/` next to dist/ in a bundle (dist/cli.js, dist/extension.js), or at the repository
- * root when running the tsc output from out/src/node/.
+ * The helper's sources: `native/` next to dist/ in a bundle (dist/cli-main.js, dist/extension.js), or at the
+ * repository root when running the tsc output from out/src/node/.
  */
 export function nativeSourceDir(): string | null {
   for (const up of [['..'], ['..', '..'], ['..', '..', '..']]) {
