@@ -13,7 +13,7 @@ const args = process.argv.slice(2);
 // One cache per command and output format: each holds what its kind of run compiles.
 const flavor = `${cacheFlavor(args, COMMANDS)}${args.includes('--json') ? '_json' : ''}`;
 const loaded = requireWithCodeCache(path.join(__dirname, 'cli-main.js'), cacheDir(), flavor);
-(loaded.exports as typeof import('./cli')).run({ codeCache: loaded.codeCache });
+(loaded.exports as typeof import('./cli')).run({ codeCache: loaded.codeCache, codeId: loaded.id });
 
 function cacheDir(): string | null {
   // Stack traces mapped to the TypeScript sources need the bundle loaded by Node itself, with its source map.

@@ -27,6 +27,8 @@ import type { Walker } from './core/walk';
 import type { Located } from './node/cargo';
 import type { CodeCacheState } from './node/code-cache';
 import { COMMANDS } from './cli-commands';
+import { defaultCacheDir } from './node/cache-dir';
+import { openScanMemo, type ScanMemoStore } from './node/scan-memo';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -173,6 +175,8 @@ function parseArgs(argv: readonly string[]): Args | string {
 /** How the process was started (dist/cli.js says), for `--stats`. */
 export interface LaunchInfo {
   readonly codeCache?: CodeCacheState;
+  /** The bundle's identity (a hash of its source and of Node's version): set when run from dist/cli.js. */
+  readonly codeId?: string;
 }
 
 export async function main(argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, launch: LaunchInfo = {}): Promise<number> {
@@ -214,6 +218,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   // Measuring only, the JSON is written while the scan runs and the scan keeps no unit: memory stays flat at
   // any size. The stale analysis needs every unit at once, so with it the model is built first.
   const streamed = parsed.json && parsed.noStale ? new ScanJsonWriter((t) => writeText(out, t)) : null;
+  const memo = scanMemo(located.dirs.buildDirs, located.dirs.members, launch);
   try {
     const tScan = performance.now();
     streamed?.start({ workspaceRoot, walker: walker.name }, TOOL);
@@ -226,15 +231,17 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
         onOutline: (_o: Outline) => {
           outlineAt = performance.now() - tScan;
         },
+        memo: memo ?? undefined,
       },
       streamed ?? undefined,
     );
     await streamed?.end(result.problems);
     const tDone = performance.now();
+    memo?.save();
     if (parsed.stats) {
-      err.write(
-        JSON.stringify({ locateMs: round(tLocated - t0), outlineMs: round(outlineAt), scanMs: round(tDone - tScan), walker: walker.name, codeCache: launch.codeCache ?? 'off' }) + '\n',
-      );
+      const m = memo?.stats();
+      const stats = { locateMs: round(tLocated - t0), outlineMs: round(outlineAt), scanMs: round(tDone - tScan), walker: walker.name, codeCache: launch.codeCache ?? 'off' };
+      err.write(JSON.stringify({ ...stats, unitMemo: m ? (m.state === 'used' ? { hits: m.hits, misses: m.misses } : m.state) : 'off' }) + '\n');
     }
     // The JSON contract carries each unit's stale reasons; the human tree stays a measurement.
     if (inputs) analysis = await analyze(result, located, walker, inputs, null);
@@ -604,6 +611,21 @@ async function runPlan(plan: CleanPlan, a: Args, out: NodeJS.WritableStream, err
 }
 
 /** Runs the command line on this process's arguments and sets its exit code. */
+/**
+ * The store of decoded units kept between runs (src/node/scan-memo.ts), for a run of the bundle (whose identity
+ * says which code made the records); none with CARGO_BUILD_DIR_SCAN_CACHE=off.
+ */
+function scanMemo(buildDirs: readonly { readonly path: string }[], members: unknown, launch: LaunchInfo): ScanMemoStore | null {
+  if (launch.codeId === undefined || process.env.CARGO_BUILD_DIR_SCAN_CACHE === 'off') return null;
+  let dir: string | null;
+  try {
+    dir = defaultCacheDir();
+  } catch {
+    return null;
+  }
+  return openScanMemo({ dir, scope: buildDirs.map((d) => path.resolve(d.path)), context: JSON.stringify({ code: launch.codeId, members: members ?? [] }) });
+}
+
 export function run(launch: LaunchInfo = {}): void {
   main(process.argv.slice(2), process.stdout, process.stderr, launch).then(
     (code) => {

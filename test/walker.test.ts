@@ -581,10 +581,71 @@ describe('failures', () => {
     fs.rmSync(binary);
     const found = await Promise.all([1, 2, 3].map(() => findNativeWalker({ build: true, cacheDir })));
     assert.deepStrictEqual(found, [binary, binary, binary]);
-    assert.match(execFileSync(binary, ['--version'], { encoding: 'utf8' }), /^cbd-walker \S+ protocol 2/);
+    assert.match(execFileSync(binary, ['--version'], { encoding: 'utf8' }), /^cbd-walker \S+ protocol 3/);
     assert.deepStrictEqual(fs.readdirSync(cacheDir).filter((n) => n.endsWith('.tmp')), []);
     const w = new NativeWalker(binary);
     assert.deepStrictEqual(plain(await w.walk([{ path: odd, depth: 2 }])), plain(await node.walk([{ path: odd, depth: 2 }])));
     w.close();
+  });
+});
+
+describe('keyed walks (native)', () => {
+  const RULES: readonly InlineRule[] = [{ glob: '*.txt', maxBytes: 64 }];
+
+  test('an unchanged folder answers "same" and reads nothing; any change gives a full answer with a new key', async () => {
+    const dir = path.join(tmp, 'keyed');
+    const note = write(path.join(dir, 'note.txt'), 'alpha');
+    // A whole second, which utimes can set again exactly.
+    fs.utimesSync(note, 1_700_000_000, 1_700_000_000);
+    write(path.join(dir, 'sub', 'deep.bin'), Buffer.alloc(300, 1));
+    const req: WalkRequest = { path: dir, depth: 1, inline: RULES, key: true };
+    const [first] = await native.walk([req]);
+    assert.ok(first!.key, 'a keyed walk has a key');
+    assert.ok(!first!.same);
+    // Apart from its key, a keyed answer is the plain one.
+    assert.deepStrictEqual(plain([first!]), plain(await native.walk([{ path: dir, depth: 1, inline: RULES }])));
+    assert.equal(first!.inline?.[0]?.content.ok && first!.inline[0].content.data.toString(), 'alpha');
+
+    const [again] = await native.walk([{ ...req, expect: first!.key }]);
+    assert.equal(again!.same, true);
+    assert.equal(again!.key, first!.key);
+    assert.deepStrictEqual([again!.entries.length, again!.inline?.length ?? 0], [0, 0], 'nothing listed, nothing read');
+    // Another expected key, or none: a full answer.
+    const other = Buffer.alloc(16, 9).toString('base64');
+    const [full] = await native.walk([{ ...req, expect: other }]);
+    assert.ok(!full!.same);
+    assert.equal(full!.key, first!.key);
+
+    // Same size, same mtime, other content: only the ctime (and the content) moved.
+    const st = fs.statSync(note);
+    fs.writeFileSync(note, 'omega');
+    fs.utimesSync(note, 1_700_000_000, 1_700_000_000);
+    assert.deepStrictEqual([fs.statSync(note).mtimeMs, fs.statSync(note).size, fs.statSync(note).ino], [st.mtimeMs, st.size, st.ino]);
+    const [edited] = await native.walk([{ ...req, expect: first!.key }]);
+    assert.ok(!edited!.same, 'a rewritten inline file is a change');
+    assert.notEqual(edited!.key, first!.key);
+    assert.equal(edited!.inline?.[0]?.content.ok && edited!.inline[0].content.data.toString(), 'omega');
+
+    // A change below the listed depth shows in its folder's totals.
+    fs.appendFileSync(path.join(dir, 'sub', 'deep.bin'), 'x');
+    const [deeper] = await native.walk([{ ...req, expect: edited!.key }]);
+    assert.ok(!deeper!.same);
+    // Other rules are another request: never "same" as this one.
+    const [otherRules] = await native.walk([{ ...req, inline: [{ glob: '*.txt', maxBytes: 65 }], expect: deeper!.key }]);
+    assert.ok(!otherRules!.same);
+    // A vanished folder: a full answer, with its error.
+    const gone = path.join(tmp, 'keyed-gone');
+    fs.mkdirSync(gone);
+    const [was] = await native.walk([{ path: gone, depth: 1, key: true }]);
+    fs.rmdirSync(gone);
+    const [now] = await native.walk([{ path: gone, depth: 1, key: true, expect: was!.key }]);
+    assert.ok(!now!.same);
+    assert.deepStrictEqual(now!.errors.map((e) => e.code), ['ENOENT']);
+  });
+
+  test('the Node walker gives no key, and so never "same"', async () => {
+    const [r] = await node.walk([{ path: odd, depth: 0, key: true, expect: Buffer.alloc(16, 1).toString('base64') }]);
+    assert.equal(r!.key, undefined);
+    assert.ok(!r!.same);
   });
 });

@@ -3,7 +3,7 @@
 //! times faster than Node can, because it stats entries relative to an open directory and uses every core.
 //! src/core/nodewalk.ts gives byte-identical results in pure Node; keep the two in step.
 //!
-//! # Protocol (version 2)
+//! # Protocol (version 3)
 //!
 //! Binary, both ways. Integers are little-endian. Paths and texts are length-prefixed byte strings (raw bytes
 //! on Unix, UTF-8 on Windows), so a path may hold any byte; a NUL byte is refused per request with EINVAL.
@@ -11,6 +11,7 @@
 //! Client to helper, a batch is any number of requests followed by a flush marker:
 //!   walk   'W'  i32 depth  u32 len  path bytes  u8 n, then n inline rules:
 //!                 u32 maxBytes  u8 flags (bit 0 = stop at the first '\n', bit 1 = skip)  u32 len  glob bytes
+//!   keyed  'K'  as 'W', then 16 bytes: the stamp of an earlier answer to the same request, or zeros
 //!   read   'R'  u32 maxBytes  u8 flags (bit 0 = stop at the first '\n')  u32 len  path bytes
 //!   flush  'F'
 //! End of input means "no more batches": the helper exits with status 0.
@@ -24,6 +25,8 @@
 //!          u32 n, then n errors:   u32 len, rel bytes, u32 len, errno code (ASCII, e.g. "ENOENT")
 //!          u32 n, then n inlined:  u32 len, rel bytes, u8 rule index, u8 1 then u32 len, content, or u8 0 then
 //!                                  u32 len, errno code
+//!   'v'  keyed walk result: the 16-byte stamp of the answer, then the body of a 'w'
+//!   's'  keyed walk whose stamp equals the one sent: body = the stamp; no entries, and no file was read
 //!   'r'  read result for request `index`: u8 1 then the content, or u8 0 then an errno code
 //!   'E'  batch end: index = number of requests in the batch, empty body; written after every answer of the batch
 //!   'X'  fatal protocol error: body = message; the helper then exits with status 2
@@ -34,7 +37,14 @@
 //! They apply to the regular files a walk lists (levels up to `depth`, the request path included), in pre-order:
 //! the first rule whose glob matches the file's rel path decides; a skip rule reads nothing. A glob matches
 //! segment by segment ('/'-separated, same number of segments); `*` matches any run of bytes within a segment.
-//! A file is read as a read request would read it (at most maxBytes, optionally up to the first newline).
+//! A file is read as a read request would read it (at most maxBytes, optionally up to the first newline), once
+//! the walk is done.
+//!
+//! A keyed walk lets a caller that kept what it made of an earlier answer skip the reads and the transfer when
+//! nothing changed. Its stamp is a 128-bit FNV-1a of the request's depth and rules, of the entries, links and
+//! errors sections, and, for each file an inline rule picks, of its rel, rule, device, inode, size and ctime
+//! (which stands for its content: every write moves it and it cannot be set back). Where ctime and inode are
+//! unknown (not Unix) the stamp is zeros and the answer is always a full one.
 //!
 //! Options: `--version` prints the version and protocol and exits; `--threads N` sets the pool size
 //! (default: available parallelism, at most 8).
@@ -51,7 +61,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 
-const PROTOCOL: u32 = 2;
+const PROTOCOL: u32 = 3;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Output is written in large slices: one syscall per megabyte, not per record.
 const FLUSH_AT: usize = 1 << 20;
@@ -71,6 +81,9 @@ struct Info {
     nlink: u64,
     dev: u64,
     ino: u64,
+    /// Status change time (seconds, nanoseconds): the kernel moves it on every write and it cannot be set back,
+    /// so with the inode number it tells whether a file's content may have changed. (0, 0) where unknown.
+    ctime: (i64, i64),
 }
 
 impl Info {
@@ -108,6 +121,7 @@ fn info_of(md: &Metadata) -> Info {
         nlink: md.nlink(),
         dev: md.dev(),
         ino: md.ino(),
+        ctime: (md.ctime(), md.ctime_nsec()),
     }
 }
 
@@ -132,8 +146,12 @@ fn info_of(md: &Metadata) -> Info {
         nlink: 1,
         dev: 0,
         ino: 0,
+        ctime: (0, 0),
     }
 }
+
+/// Whether a file's (inode, ctime) pins its content: only where both are known.
+const STAMPS: bool = cfg!(unix);
 
 #[cfg(unix)]
 fn name_bytes(name: &OsStr) -> std::borrow::Cow<'_, [u8]> {
@@ -266,6 +284,15 @@ struct Out {
     n_err: u32,
     inl: Vec<u8>,
     n_inl: u32,
+    /// Files an inline rule picked, in pre-order, read once the walk is done (see `finish`).
+    pend: Vec<Pending>,
+}
+
+struct Pending {
+    rel: Vec<u8>,
+    rule: usize,
+    path: PathBuf,
+    info: Info,
 }
 
 fn put_bytes(v: &mut Vec<u8>, b: &[u8]) {
@@ -350,6 +377,7 @@ impl Out {
         self.n_err += o.n_err;
         self.inl.extend_from_slice(&o.inl);
         self.n_inl += o.n_inl;
+        self.pend.extend(o.pend);
     }
 
     fn body_len(&self) -> usize {
@@ -480,7 +508,12 @@ impl Walk<'_> {
         if emit && i.kind == b'f' && !self.rules.is_empty() {
             if let Some((k, r)) = self.rules.iter().enumerate().find(|(_, r)| glob_match(&r.glob, rel)) {
                 if !r.skip {
-                    out.inline(rel, k, read_request(&file(), r.max, r.first_line, true));
+                    out.pend.push(Pending {
+                        rel: rel.to_vec(),
+                        rule: k,
+                        path: file(),
+                        info: *i,
+                    });
                 }
             }
         }
@@ -622,6 +655,66 @@ impl Walk<'_> {
         }
         rel.truncate(base);
     }
+}
+
+/// Reads the files the walk's inline rules picked, in the order they were listed.
+fn finish(out: &mut Out, rules: &[Rule]) {
+    for p in std::mem::take(&mut out.pend) {
+        let r = &rules[p.rule];
+        let got = read_request(&p.path, r.max, r.first_line, true);
+        out.inline(&p.rel, p.rule, got);
+    }
+}
+
+/// FNV-1a with 128 bits: no secret, no adversary (whoever could forge a collision could write the files), and
+/// wide enough that two different answers never meet by chance.
+struct Fnv(u128);
+
+impl Fnv {
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013B;
+
+    fn new() -> Fnv {
+        Fnv(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d)
+    }
+
+    fn feed(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 ^= u128::from(x);
+            self.0 = self.0.wrapping_mul(Self::PRIME);
+        }
+    }
+
+    fn feed_len(&mut self, b: &[u8]) {
+        self.feed(&(b.len() as u64).to_le_bytes());
+        self.feed(b);
+    }
+}
+
+/// A keyed walk's stamp: everything its answer says, with each file an inline rule would read standing in for
+/// its content by (device, inode, size, ctime). Taken before the reads, so that an unchanged unit costs no read.
+fn stamp_of(depth: i32, rules: &[Rule], o: &Out) -> [u8; 16] {
+    let mut h = Fnv::new();
+    h.feed(&depth.to_le_bytes());
+    for r in rules {
+        h.feed(&r.max.to_le_bytes());
+        h.feed(&[u8::from(r.first_line), u8::from(r.skip)]);
+        h.feed_len(&r.glob);
+    }
+    for (n, part) in [(o.n_ent, &o.ent), (o.n_lnk, &o.lnk), (o.n_err, &o.err)] {
+        h.feed(&n.to_le_bytes());
+        h.feed_len(part);
+    }
+    h.feed(&(o.pend.len() as u64).to_le_bytes());
+    for p in &o.pend {
+        h.feed_len(&p.rel);
+        h.feed(&(p.rule as u64).to_le_bytes());
+        for v in [p.info.dev, p.info.ino, p.info.size] {
+            h.feed(&v.to_le_bytes());
+        }
+        h.feed(&p.info.ctime.0.to_le_bytes());
+        h.feed(&p.info.ctime.1.to_le_bytes());
+    }
+    h.0.to_le_bytes()
 }
 
 fn walk_request(pool: &Pool, path: &Path, depth: i32, rules: &Arc<[Rule]>) -> Out {
@@ -782,12 +875,27 @@ impl Output {
         self.buf.extend_from_slice(&(body as u32).to_le_bytes());
     }
 
-    fn walk(&mut self, index: u32, mut o: Out) {
-        if o.body_len() > u32::MAX as usize {
+    fn walk(&mut self, index: u32, o: Out) {
+        self.walk_as(b'w', &[], index, o);
+    }
+
+    fn keyed_walk(&mut self, index: u32, stamp: &[u8; 16], o: Out) {
+        self.walk_as(b'v', stamp, index, o);
+    }
+
+    fn same(&mut self, index: u32, stamp: &[u8; 16]) {
+        self.header(b's', index, stamp.len());
+        self.buf.extend_from_slice(stamp);
+        self.maybe_flush();
+    }
+
+    fn walk_as(&mut self, tag: u8, prefix: &[u8], index: u32, mut o: Out) {
+        if prefix.len() + o.body_len() > u32::MAX as usize {
             o = Out::default();
             o.error(b"", "E2BIG");
         }
-        self.header(b'w', index, o.body_len());
+        self.header(tag, index, prefix.len() + o.body_len());
+        self.buf.extend_from_slice(prefix);
         for (n, part) in [
             (o.n_ent, &o.ent),
             (o.n_lnk, &o.lnk),
@@ -834,6 +942,9 @@ enum Req {
         path: PathBuf,
         depth: i32,
         rules: Arc<[Rule]>,
+        /// A keyed walk ('K'): answered with its stamp, or only "same" when the stamp is `expect`.
+        keyed: bool,
+        expect: Option<[u8; 16]>,
     },
     Read {
         path: PathBuf,
@@ -969,9 +1080,30 @@ impl Pool {
 
     fn run_request(&self, b: &Batch, i: usize) {
         match &b.reqs[i] {
-            Req::Walk { path, depth, rules } => {
-                let o = walk_request(self, path, *depth, rules);
-                lock(&self.out).walk(i as u32, o);
+            Req::Walk {
+                path,
+                depth,
+                rules,
+                keyed,
+                expect,
+            } => {
+                let mut o = walk_request(self, path, *depth, rules);
+                if *keyed {
+                    let stamp = if STAMPS {
+                        stamp_of(*depth, rules, &o)
+                    } else {
+                        [0; 16]
+                    };
+                    if STAMPS && *expect == Some(stamp) {
+                        lock(&self.out).same(i as u32, &stamp);
+                    } else {
+                        finish(&mut o, rules);
+                        lock(&self.out).keyed_walk(i as u32, &stamp, o);
+                    }
+                } else {
+                    finish(&mut o, rules);
+                    lock(&self.out).walk(i as u32, o);
+                }
             }
             Req::Read {
                 path,
@@ -1043,7 +1175,7 @@ fn read_path(r: &mut impl Read) -> io::Result<PathBuf> {
 /// One request, or None for the flush marker that ends a batch.
 fn parse_request(r: &mut impl Read) -> io::Result<Option<Req>> {
     Ok(Some(match exact::<1>(r)?[0] {
-        b'W' => {
+        tag @ (b'W' | b'K') => {
             let depth = i32::from_le_bytes(exact::<4>(r)?).max(-1);
             let path = read_path(r)?;
             let n = exact::<1>(r)?[0];
@@ -1059,10 +1191,18 @@ fn parse_request(r: &mut impl Read) -> io::Result<Option<Req>> {
                     glob,
                 });
             }
+            let (keyed, expect) = if tag == b'K' {
+                let e = exact::<16>(r)?;
+                (true, if e == [0; 16] { None } else { Some(e) })
+            } else {
+                (false, None)
+            };
             Req::Walk {
                 depth,
                 path,
                 rules: rules.into(),
+                keyed,
+                expect,
             }
         }
         b'R' => {

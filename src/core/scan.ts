@@ -43,6 +43,27 @@ export interface ScanOptions {
   readonly workspaceRoot?: string | null;
   /** Called once the outline (profiles and package names) is known, before sizes are measured. */
   readonly onOutline?: (outline: Outline) => void;
+  /** Units decoded by earlier scans, reused when their folder's walk answers the same (see `UnitMemo`). */
+  readonly memo?: UnitMemo;
+}
+
+/**
+ * Where a scan keeps what it decoded of each v2 unit, and finds it again. A unit folder's decoding depends on
+ * its walk answer alone (sizes, times, names and the small files read inline) and on what the caller fixes for
+ * the whole scan (workspace members, this code). A record is kept with the key of the answer it was made of;
+ * the next scan sends that key with the folder's walk, and when the walker answers "same" the record stands
+ * for the unit, which is then neither read nor decoded again. The store is the caller's; it must hold records
+ * for one context only (members, code version).
+ */
+export interface UnitMemo {
+  /** Called once with the number of v2 unit folders to walk; false: do not use the memo for this scan. */
+  begin(units: number): boolean;
+  /** The key of the walk answer the record kept for a unit folder was made of. */
+  key(path: string): string | undefined;
+  /** The record kept for a unit folder; undefined when there is none, or the store finds itself damaged. */
+  record(path: string): unknown;
+  /** Every unit this scan decoded or reused: a reused one is put back with the very record `record` gave. */
+  put(path: string, key: string, record: unknown): void;
 }
 
 export interface Outline {
@@ -898,6 +919,8 @@ class UnitDigester {
     private readonly walker: Walker,
     members: ScanOptions['members'],
     keeps = true,
+    /** Set when the scan reuses earlier decodings: v2 walks then ask for their answer's key. */
+    readonly memo: UnitMemo | null = null,
   ) {
     this.intern = new Interner(keeps);
     this.members = {
@@ -926,6 +949,13 @@ class UnitDigester {
     return { plan: u, files: d.files, id, measure: d.measure, parts: d.parts, fullDep, dep };
   }
 
+  private stageInto(u: UnitPlan, r: WalkResult | undefined, staged: Staged[], order: (Draft | number)[], memoKeys: (string | null)[]): void {
+    const s = this.stage(u, r);
+    if (!s) return;
+    order.push(staged.push(s) - 1);
+    memoKeys.push(this.memo && r?.key !== undefined ? r.key : null);
+  }
+
   /** The hash file, the fingerprint JSON and the `.d` file a unit needs, and how each is read. */
   private needs(s: Staged): ({ file: FileInfo; maxBytes: number; firstLine?: boolean } | null)[] {
     const { id, dep, fullDep } = s;
@@ -939,6 +969,11 @@ class UnitDigester {
   /** Digests the units of one chunk whose walks are held; returns them in plan order, vanished units left out. */
   async chunk(units: readonly UnitPlan[], direct: (WalkResult | undefined)[], pid: string, afterStage: () => void): Promise<Draft[]> {
     const staged: Staged[] = [];
+    // In plan order: a draft the memo gave back, the index of a staged unit (≥ 0), or -1 - the index of a unit
+    // to walk again.
+    let order: (Draft | number)[] = [];
+    const again: UnitPlan[] = [];
+    const memoKeys: (string | null)[] = [];
     let k = 0;
     for (const u of units) {
       let r: WalkResult | undefined;
@@ -946,9 +981,30 @@ class UnitDigester {
         r = direct[k];
         // Staged, a walk's entries are garbage: let them die young instead of living through the whole chunk.
         direct[k++] = undefined;
+        if (this.memo && r?.same) {
+          const d = r.key === this.memo.key(u.paths[0]!.path) ? draftOf(this.memo.record(u.paths[0]!.path), u, pid, this.intern) : null;
+          if (d) {
+            // Put back as it was read: the very record, which tells the store that nothing changed.
+            this.memo.put(u.paths[0]!.path, r.key!, this.memo.record(u.paths[0]!.path));
+            order.push(d);
+            continue;
+          }
+          // A record that cannot stand for the unit after all (a damaged store): walked again in full, below.
+          order.push(-again.push(u));
+          continue;
+        }
       }
-      const s = this.stage(u, r);
-      if (s) staged.push(s);
+      this.stageInto(u, r, staged, order, memoKeys);
+    }
+    if (again.length) {
+      const rs = await this.walker.walk(again.map((u) => ({ ...directRequest(u, null), key: true })));
+      const at = again.map((u, i) => {
+        const n = staged.length;
+        this.stageInto(u, rs[i], staged, [], memoKeys);
+        return staged.length > n ? n : -1;
+      });
+      // Back in plan order; a unit that vanished meanwhile is left out, as in the first pass.
+      order = order.flatMap((o) => (typeof o !== 'number' || o >= 0 ? [o] : at[-o - 1]! >= 0 ? [at[-o - 1]!] : []));
     }
     afterStage();
     // Whatever the walk did not read (a file the inline rules did not cover, or read another way) is read now.
@@ -963,10 +1019,16 @@ class UnitDigester {
       }),
     );
     const contents = reqs.length ? await this.walker.read(reqs) : [];
-    return staged.map((s, i) => {
-      const [h, j, d] = wanted[i]!.map((w) => (w ? readContent(w.maxBytes, w.slot >= 0 ? contents[w.slot] : w.result) : null));
-      return this.decode(s, h ?? null, j ?? null, d ?? null, pid);
+    const drafts = staged.map((s, i) => {
+      const w3 = wanted[i]!;
+      const [h, j, d] = w3.map((w) => (w ? readContent(w.maxBytes, w.slot >= 0 ? contents[w.slot] : w.result) : null));
+      const draft = this.decode(s, h ?? null, j ?? null, d ?? null, pid);
+      // A unit that needed a read beyond its walk depends on more than the answer: it is not kept.
+      const key = memoKeys[i];
+      if (key && w3.every((w) => !w || w.slot < 0)) this.memo!.put(s.plan.paths[0]!.path, key, recordOf(draft));
+      return draft;
     });
+    return order.map((o) => (typeof o === 'number' ? drafts[o]! : o));
   }
 
   private decode(p: Staged, hashText: Content, jsonText: Content, depText: Content, pid: string): Draft {
@@ -1064,6 +1126,105 @@ class UnitDigester {
   }
 }
 
+/**
+ * A decoded v2 unit as a memo keeps it: what its walk answer said, before the profile's other units settle
+ * anything (`finalizeUnits` changes version, source and kind afterwards, on the unit only). JSON data, an array
+ * to keep the store small; id, hash, layout and paths come from the plan, which the folder's path fixes.
+ */
+type UnitRecord = readonly [
+  pkg: string,
+  kind: UnitKind,
+  mode: UnitMode,
+  target: string | null,
+  features: readonly string[] | null,
+  version: string | null,
+  source: PackageSource | null,
+  parts: readonly UnitPart[],
+  bytes: number,
+  freedBytes: number,
+  builtAt: number | null,
+  lastBuildFailed: boolean,
+  fingerprintHash: string | null,
+  rustc: string | null,
+  /** Dependency records, flat: name, fingerprint, name, fingerprint… */
+  deps: readonly string[],
+  fingerprintFiles: readonly string[],
+  problems: readonly string[],
+  measureBytes: number,
+  links: readonly LinkRef[],
+  procMacro: boolean,
+  pending: boolean,
+];
+
+function recordOf(d: Draft): UnitRecord {
+  const u = d.unit;
+  const deps: string[] = [];
+  for (const x of u.deps) deps.push(x.name, x.fingerprint);
+  return [
+    u.package,
+    u.kind,
+    u.mode,
+    u.target,
+    u.features,
+    u.version,
+    u.source,
+    u.parts,
+    u.bytes,
+    u.freedBytes,
+    u.builtAt,
+    u.lastBuildFailed,
+    u.fingerprintHash,
+    u.rustc,
+    deps,
+    u.fingerprintFiles,
+    u.problems,
+    d.measure.bytes,
+    d.measure.links,
+    d.procMacro,
+    d.pending,
+  ];
+}
+
+/**
+ * A memo's record as a draft of the unit planned at its folder. The store vouches that the record is one this
+ * code wrote (src/node/scan-memo.ts checks a digest of its file); what is checked here is only that it is a
+ * record of this unit, so that a record under the wrong path is a miss, not a wrong unit.
+ */
+function draftOf(x: unknown, plan: UnitPlan, pid: string, I: Interner): Draft | null {
+  if (!Array.isArray(x) || x.length !== 21) return null;
+  const r = x as unknown as UnitRecord;
+  const pkg = r[0];
+  if (plan.package && pkg !== plan.package) return null;
+  const deps: { readonly name: string; readonly fingerprint: string }[] = [];
+  for (let i = 0; i + 1 < r[14].length; i += 2) deps.push(I.dep(r[14][i]!, r[14][i + 1]!));
+  const features = r[4];
+  const unit: Mutable<Unit> = {
+    id: unitId(pid, pkg, plan.hash, plan.layout),
+    package: plan.package || I.str(0, pkg),
+    hash: plan.hash,
+    layout: plan.layout,
+    kind: r[1],
+    mode: r[2],
+    target: I.str(4, r[3]),
+    features: features === null ? null : I.list(0, features, JSON.stringify(features)),
+    version: I.str(1, r[5]),
+    source: I.source(r[6]),
+    paths: plan.paths.length === 1 ? [plan.paths[0]!.path] : plan.paths.map((p) => p.path),
+    parts: r[7],
+    bytes: r[8],
+    freedBytes: r[9],
+    builtAt: r[10],
+    lastBuildFailed: r[11],
+    fingerprintHash: r[12],
+    rustc: I.str(2, r[13]),
+    deps,
+    fingerprintFiles: I.list(1, r[15], r[15].join('/')),
+    stale: [],
+    problems: r[16],
+  };
+  return { unit, plan, measure: { bytes: r[17], links: r[18] }, procMacro: r[19], pending: r[20] };
+}
+
 /** What only a profile's units together tell: versions inherited by build-script runs, proc-macro check units. */
 function finalizeUnits(drafts: readonly Draft[]): Unit[] {
   const byHash = new Map<string, Unit>();
@@ -1144,11 +1305,11 @@ type Job = (
 const jobPaths = (j: Job): PlannedPath[] =>
   j.kind === 'units' ? j.units.flatMap((u) => (isDirect(u) ? [] : u.paths.filter((p) => !p.within))) : j.crates.map((c) => c.planned);
 
-function walkJob(acc: Accountant, j: Job, first: readonly PlannedPath[]): Promise<void> {
+function walkJob(acc: Accountant, j: Job, first: readonly PlannedPath[], memo: UnitMemo | null): Promise<void> {
   const own = jobPaths(j);
   const paths = first.length || j.extra.length ? [...first, ...j.extra, ...own] : own;
   if (j.kind !== 'units') return acc.walk(paths).then(() => undefined);
-  return acc.walk(paths, directRequests(j.units)).then((rs) => {
+  return acc.walk(paths, directRequests(j.units, memo)).then((rs) => {
     j.results = rs;
   });
 }
@@ -1164,6 +1325,7 @@ async function runJobs(
   acc: Accountant,
   run: (j: Job, next: Job | undefined) => Promise<void>,
   first: readonly PlannedPath[],
+  memo: UnitMemo | null,
 ): Promise<void> {
   const AHEAD = 1;
   if (jobs.length === 0) {
@@ -1173,7 +1335,7 @@ async function runJobs(
   const walks: Promise<void>[] = [];
   const send = (k: number): void => {
     const j = jobs[k];
-    if (j && !walks[k]) walks[k] = walkJob(acc, j, k === 0 ? first : []);
+    if (j && !walks[k]) walks[k] = walkJob(acc, j, k === 0 ? first : [], memo);
   };
   for (let k = 0; k < jobs.length; k++) {
     for (let a = 0; a <= AHEAD; a++) send(k + a);
@@ -1186,10 +1348,17 @@ async function runJobs(
 }
 
 /** One walk per v2 unit folder, made only when its chunk is sent: at 1M entries, tens of thousands of requests. */
-function directRequests(units: readonly UnitPlan[]): WalkRequest[] {
+function directRequests(units: readonly UnitPlan[], memo: UnitMemo | null): WalkRequest[] {
   const reqs: WalkRequest[] = [];
-  for (const u of units) if (isDirect(u)) reqs.push({ path: u.paths[0]!.path, depth: u.paths[0]!.depth, inline: V2_UNIT_RULES });
+  for (const u of units) if (isDirect(u)) reqs.push(directRequest(u, memo));
   return reqs;
+}
+
+function directRequest(u: UnitPlan, memo: UnitMemo | null): WalkRequest {
+  const p = u.paths[0]!;
+  if (!memo) return { path: p.path, depth: p.depth, inline: V2_UNIT_RULES };
+  const expect = memo.key(p.path);
+  return expect === undefined ? { path: p.path, depth: p.depth, inline: V2_UNIT_RULES, key: true } : { path: p.path, depth: p.depth, inline: V2_UNIT_RULES, key: true, expect };
 }
 
 function unitJobs(units: readonly UnitPlan[], profile: number, dir: number): Job[] {
@@ -1325,6 +1494,7 @@ async function runProfileJobs(
       await hooks.after?.(j, next);
     },
     first,
+    digester.memo,
   );
 }
 
@@ -1420,7 +1590,10 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
     });
   }
   const { acc, jobs, first, dirs, profiles } = planScan(locations, opts.walker, problems);
-  const digester = new UnitDigester(acc, opts.walker, opts.members, !sink);
+  let folders = 0;
+  for (const j of jobs) if (j.kind === 'units') for (const u of j.units) if (isDirect(u)) folders++;
+  const memo = opts.memo?.begin(folders) ? opts.memo : null;
+  const digester = new UnitDigester(acc, opts.walker, opts.members, !sink, memo);
   const states: (ProfileState | undefined)[] = profiles.map((p) => new ProfileState(p.id, !sink));
   const done: Profile[][] = dirs.map(() => []);
   const dirMeasures: MeasureSum[] = dirs.map(() => new MeasureSum());

@@ -23,6 +23,17 @@ export interface WalkRequest {
    * the first rule whose glob matches a file's rel decides. Results go in `WalkResult.inline`.
    */
   readonly inline?: readonly InlineRule[];
+  /**
+   * Ask for `WalkResult.key`. A walker that cannot give one leaves it out: the caller then has no key, never a
+   * wrong one.
+   */
+  readonly key?: boolean;
+  /**
+   * The key of an earlier answer to this same request (path, depth, rules), which the caller kept with what it
+   * made of that answer. When the answer would be the same, the walker may say only that (`same`), without
+   * reading the inline files or listing anything.
+   */
+  readonly expect?: string;
 }
 
 export interface InlineRule {
@@ -87,6 +98,14 @@ export interface WalkResult {
   readonly errors: readonly WalkError[];
   /** Files read by the request's inline rules, in pre-order; absent when none was. */
   readonly inline?: readonly InlineFile[];
+  /**
+   * When the request asked for it: a stamp of the whole answer. Two answers to the same request with the same
+   * key say the same thing (entries, links, errors, and inline contents, which the native walker pins by each
+   * file's inode and ctime), so whatever is made of an answer alone can be kept under its key and reused.
+   */
+  readonly key?: string;
+  /** The answer equals the one whose key the request gave as `expect`; entries, links and inline are then empty. */
+  readonly same?: boolean;
 }
 
 export interface ReadRequest {

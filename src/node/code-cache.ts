@@ -23,6 +23,8 @@ export type CodeCacheState = 'hit' | 'miss' | 'rejected' | 'off';
 export interface Loaded {
   readonly exports: unknown;
   readonly codeCache: CodeCacheState;
+  /** The bundle's identity: a hash of its source, Node's version and the platform. */
+  readonly id: string;
 }
 
 const DIGEST = 32;
@@ -50,7 +52,7 @@ export function requireWithCodeCache(file: string, cacheDir: string | null, flav
   const fn = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => void;
   fn.call(mod.exports, mod.exports, createRequire(file), mod, file, path.dirname(file));
   mod.loaded = true;
-  return { exports: mod.exports, codeCache };
+  return { exports: mod.exports, codeCache, id: build.slice(0, -1) };
 }
 
 /** The first of `args` that is one of `known` (a command), else `other`: one cache per command, a bounded set. */

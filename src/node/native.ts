@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultCacheDir } from './cache-dir';
-import type { EntryType, InlineFile, ReadRequest, ReadResult, WalkEntry, WalkError, WalkLink, WalkRequest, WalkResult, Walker } from '../core/walk';
+import type { EntryType, InlineFile, InlineRule, ReadRequest, ReadResult, WalkEntry, WalkError, WalkLink, WalkRequest, WalkResult, Walker } from '../core/walk';
 
-const PROTOCOL = 2;
+const PROTOCOL = 3;
 const HEADER = 9; // u8 tag, u32 index, u32 body length
 const U32 = 4294967296;
 const MAX_DEPTH = 0x7fffffff;
@@ -156,8 +156,7 @@ export class NativeWalker implements Walker {
       n += c.reqs.length;
       if (c.kind === 'walk') {
         for (const r of c.reqs) {
-          size += 10 + Buffer.byteLength(r.path, 'utf8');
-          for (const rule of r.inline ?? []) size += 9 + Buffer.byteLength(rule.glob, 'utf8');
+          size += 9 + Buffer.byteLength(r.path, 'utf8') + rulesBytes(r.inline).length + (r.key ? STAMP : 0);
         }
       } else for (const r of c.reqs) size += 10 + Buffer.byteLength(r.path, 'utf8');
     }
@@ -172,15 +171,16 @@ export class NativeWalker implements Walker {
         slotIndex[k] = i;
         if (c.kind === 'walk') {
           const r = c.reqs[i]!;
-          o = buf.writeUInt8(0x57, o); // 'W'
+          o = buf.writeUInt8(r.key ? 0x4b /* K */ : 0x57 /* W */, o);
           o = buf.writeInt32LE(clampDepth(r.depth), o);
           o = writePath(buf, o, r.path);
-          const rules = r.inline ?? [];
-          o = buf.writeUInt8(rules.length, o);
-          for (const rule of rules) {
-            o = buf.writeUInt32LE(clampU32(rule.maxBytes), o);
-            o = buf.writeUInt8((rule.firstLine ? 1 : 0) | (rule.skip ? 2 : 0), o);
-            o = writePath(buf, o, rule.glob);
+          o += rulesBytes(r.inline).copy(buf, o);
+          if (r.key) {
+            // A key that is not one of ours (not 16 bytes of base64) is no key: the answer is then a full one.
+            const e = r.expect === undefined ? null : Buffer.from(r.expect, 'base64');
+            if (e && e.length === STAMP) e.copy(buf, o);
+            else buf.fill(0, o, o + STAMP);
+            o += STAMP;
           }
         } else {
           const r = c.reqs[i]!;
@@ -291,11 +291,37 @@ export class NativeWalker implements Walker {
     b.received++;
     const i = b.slotIndex[index]!;
     if (tag === 0x77 /* w */ && call.kind === 'walk') call.results[i] = decodeWalk(body);
+    else if (tag === 0x76 /* v */ && call.kind === 'walk') call.results[i] = decodeWalk(body.subarray(STAMP), stampKey(body));
+    else if (tag === 0x73 /* s */ && call.kind === 'walk' && body.length === STAMP) call.results[i] = sameAs(stampKey(body));
     else if (tag === 0x72 /* r */ && call.kind === 'read') call.results[i] = decodeRead(body);
     else throw new Error(`answer tag ${tag} does not match a ${call.kind} request`);
     if (--call.remaining === 0) (call.resolve as (r: unknown[]) => void)(call.results);
   }
 }
+
+/**
+ * A request's inline rules as the helper reads them. Callers send the same few rule lists with thousands of
+ * requests: each list is encoded once.
+ */
+function rulesBytes(rules: readonly InlineRule[] | undefined): Buffer {
+  if (!rules || rules.length === 0) return NO_RULES;
+  let b = encodedRules.get(rules);
+  if (!b) {
+    if (rules.length > 255) throw new RangeError('more than 255 inline rules in one request');
+    b = Buffer.alloc(1 + rules.reduce((n, r) => n + 9 + Buffer.byteLength(r.glob, 'utf8'), 0));
+    let o = b.writeUInt8(rules.length, 0);
+    for (const rule of rules) {
+      o = b.writeUInt32LE(clampU32(rule.maxBytes), o);
+      o = b.writeUInt8((rule.firstLine ? 1 : 0) | (rule.skip ? 2 : 0), o);
+      o = writePath(b, o, rule.glob);
+    }
+    encodedRules.set(rules, b);
+  }
+  return b;
+}
+
+const NO_RULES = Buffer.alloc(1);
+const encodedRules = new WeakMap<readonly InlineRule[], Buffer>();
 
 function clampDepth(d: number): number {
   if (Number.isNaN(d) || d < 0) return -1;
@@ -339,23 +365,28 @@ function namesOf(b: Buffer): (start: number, end: number) => string {
  * 1M entries, most of what the old generation had to collect). Small answers (a folder measured whole, an lstat)
  * are decoded at once: a buffer of their own would cost more than their few objects.
  */
-function decodeWalk(b: Buffer): WalkResult {
+function decodeWalk(b: Buffer, key?: string): WalkResult {
   const errors = decodeErrors(b, skimWalk(b));
   if (b.length <= EAGER_BELOW) {
     const r = decodeWalkBody(b);
-    return r.inline ? { entries: r.entries, links: r.links, errors, inline: r.inline } : { entries: r.entries, links: r.links, errors };
+    const made: WalkResult = r.inline ? { entries: r.entries, links: r.links, errors, inline: r.inline } : { entries: r.entries, links: r.links, errors };
+    return key === undefined ? made : { ...made, key };
   }
   // A copy of its own: the record may be a slice of a large chunk that must not stay alive through this answer.
   const own = Buffer.allocUnsafeSlow(b.length);
   b.copy(own);
-  return new LazyWalkResult(own, errors);
+  return new LazyWalkResult(own, errors, key);
 }
 
 /** Not a plain object (its fields are getters): compare walk results by their fields. */
 class LazyWalkResult implements WalkResult {
   private body: Buffer | null;
   private made: ReturnType<typeof decodeWalkBody> | null = null;
-  constructor(body: Buffer, readonly errors: readonly WalkError[]) {
+  constructor(
+    body: Buffer,
+    readonly errors: readonly WalkError[],
+    readonly key?: string,
+  ) {
     this.body = body;
   }
   private all(): ReturnType<typeof decodeWalkBody> {
@@ -377,7 +408,22 @@ class LazyWalkResult implements WalkResult {
 }
 
 const EAGER_BELOW = 512;
+/** Bytes of a keyed walk's stamp. */
+const STAMP = 16;
+
+/** A stamp of zeros is the helper saying it has none (no inode or ctime on this system). */
+function stampKey(b: Buffer): string | undefined {
+  for (let i = 0; i < STAMP; i++) if (b[i] !== 0) return b.toString('base64', 0, STAMP);
+  return undefined;
+}
+
+function sameAs(key: string | undefined): WalkResult {
+  if (key === undefined) throw new Error('a "same" answer without a stamp');
+  return { entries: NO_ENTRIES, links: NO_LINKS, errors: NO_ERRORS, key, same: true };
+}
 const NO_ERRORS: readonly WalkError[] = [];
+const NO_ENTRIES: readonly WalkEntry[] = [];
+const NO_LINKS: readonly WalkLink[] = [];
 
 /** Checks a walk answer's structure without making anything of it; returns where its errors start. */
 function skimWalk(b: Buffer): number {

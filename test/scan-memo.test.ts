@@ -1,0 +1,191 @@
+// The unit memo (src/core/scan.ts UnitMemo, src/node/scan-memo.ts): a scan reuses what an earlier one decoded of
+// each v2 unit whose folder the native walker finds unchanged. Proven on copies of real cargo build dirs, through
+// the command line as users run it, against the same scan with the memo off: the output must not tell them apart.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fixtureOrSkip, REPO_ROOT } from './helpers/fixtures';
+import { findNativeWalker, NativeWalker } from '../src/node/native';
+import { memoFileFor, openScanMemo } from '../src/node/scan-memo';
+import { scanBuildDirs } from '../src/core/scan';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+let tmp = '';
+let binary = '';
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cbd-memo-'));
+  const found = await findNativeWalker({ build: true });
+  assert.ok(found, 'the native walker builds');
+  binary = found;
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly memo: { hits: number; misses: number } | string;
+}
+
+function scan(dir: string, cache: string, env: NodeJS.ProcessEnv = {}): Run {
+  const r = spawnSync(process.execPath, [CLI, 'scan', dir, '--json', '--no-stale', '--stats'], {
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: cache, CARGO_BUILD_DIR_WALKER: binary, ...env },
+    maxBuffer: 256 << 20,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const stats = JSON.parse(r.stderr.trim().split('\n').pop()!) as { unitMemo: Run['memo'] };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, memo: stats.unitMemo };
+}
+
+const off = (dir: string): string => scan(dir, path.join(tmp, 'unused'), { CARGO_BUILD_DIR_SCAN_CACHE: 'off' }).stdout;
+
+interface JsonUnit {
+  readonly id: string;
+  readonly layout: string;
+  readonly paths: readonly string[];
+  readonly rustc: string | null;
+}
+const unitsOf = (json: string): JsonUnit[] =>
+  (JSON.parse(json) as { buildDirs: { profiles: { units: JsonUnit[] }[] }[] }).buildDirs.flatMap((b) => b.profiles.flatMap((p) => p.units));
+
+/** A copy of a fixture's build dir, which a test may change. */
+function copyOf(name: string, buildDir: string): string {
+  const dir = path.join(tmp, name);
+  execFileSync('cp', ['-a', buildDir, dir]);
+  return dir;
+}
+
+test('a second scan reuses every v2 unit, and its JSON is the JSON of a scan without the memo', (t) => {
+  const fx = fixtureOrSkip(t, 'v2');
+  if (!fx) return;
+  const dir = copyOf('v2', fx.buildDir);
+  const cache = path.join(tmp, 'cache-v2');
+  const expected = off(dir);
+  const v2 = unitsOf(expected).filter((u) => u.layout === 'v2').length;
+  assert.ok(v2 > 5, `a real v2 build has units (${v2})`);
+
+  const first = scan(dir, cache);
+  assert.deepStrictEqual(first.memo, { hits: 0, misses: v2 });
+  assert.equal(first.stdout, expected);
+  assert.ok(fs.existsSync(memoFileFor(path.join(cache, 'cargo-build-dir'), [dir])), 'the memo is written');
+  const second = scan(dir, cache);
+  assert.deepStrictEqual(second.memo, { hits: v2, misses: 0 });
+  assert.equal(second.stdout, expected);
+
+  // A unit cargo rebuilt in place: its fingerprint JSON says another compiler, with the same size and times.
+  const unit = unitsOf(expected).find((u) => u.layout === 'v2' && u.rustc !== null)!;
+  const fpDir = path.join(unit.paths[0]!, 'fingerprint');
+  const json = path.join(fpDir, fs.readdirSync(fpDir).find((n) => n.endsWith('.json'))!);
+  const ref = path.join(tmp, 'times-ref');
+  execFileSync('cp', ['-p', json, ref]);
+  const text = fs.readFileSync(json, 'utf8');
+  const digit = text.indexOf(unit.rustc!) + unit.rustc!.length - 1;
+  const other = text[digit] === '1' ? '2' : '1';
+  fs.writeFileSync(json, text.slice(0, digit) + other + text.slice(digit + 1));
+  execFileSync('touch', ['-r', ref, json]);
+  const changed = off(dir);
+  assert.notEqual(changed, expected);
+  const third = scan(dir, cache);
+  assert.deepStrictEqual(third.memo, { hits: v2 - 1, misses: 1 }, 'only the changed unit is decoded again');
+  assert.equal(third.stdout, changed);
+  assert.equal(unitsOf(third.stdout).find((u) => u.id === unit.id)!.rustc, unit.rustc!.slice(0, -1) + other);
+
+  // A unit cargo removed: gone from the output and from the memo.
+  fs.rmSync(unit.paths[0]!, { recursive: true });
+  const removed = scan(dir, cache);
+  assert.deepStrictEqual(removed.memo, { hits: v2 - 1, misses: 0 });
+  assert.equal(removed.stdout, off(dir));
+});
+
+test('a mixed build dir: legacy units are always decoded, v2 units reused, the JSON unchanged', (t) => {
+  const fx = fixtureOrSkip(t, 'mixed');
+  if (!fx) return;
+  const dir = copyOf('mixed', fx.buildDir);
+  const cache = path.join(tmp, 'cache-mixed');
+  const expected = off(dir);
+  const units = unitsOf(expected);
+  const v2 = units.filter((u) => u.layout === 'v2').length;
+  assert.ok(v2 > 0 && units.length > v2, 'both layouts');
+  scan(dir, cache);
+  const second = scan(dir, cache);
+  assert.deepStrictEqual(second.memo, { hits: v2, misses: 0 });
+  assert.equal(second.stdout, expected);
+});
+
+test('a damaged or truncated memo file costs time, never a wrong or failed scan', (t) => {
+  const fx = fixtureOrSkip(t, 'v2');
+  if (!fx) return;
+  const dir = copyOf('v2-damaged', fx.buildDir);
+  const cache = path.join(tmp, 'cache-damaged');
+  const expected = off(dir);
+  const v2 = unitsOf(expected).filter((u) => u.layout === 'v2').length;
+  scan(dir, cache);
+  const file = memoFileFor(path.join(cache, 'cargo-build-dir'), [dir]);
+  const good = fs.readFileSync(file);
+
+  // A byte changed in the records: the index still says "ask for same", the records fail their digest.
+  const flipped = Buffer.from(good);
+  const at = good.lastIndexOf('"lib"');
+  assert.ok(at > 0);
+  flipped[at + 1] = 'x'.charCodeAt(0);
+  fs.writeFileSync(file, flipped);
+  const damaged = scan(dir, cache);
+  assert.equal(damaged.memo, 'damaged');
+  assert.equal(damaged.stdout, expected);
+  // Written again whole: the next scan reuses everything.
+  assert.deepStrictEqual(scan(dir, cache).memo, { hits: v2, misses: 0 });
+
+  for (const cut of [good.length - 10, good.indexOf(10) + 5, 3]) {
+    fs.writeFileSync(file, good.subarray(0, cut));
+    const r = scan(dir, cache);
+    assert.equal(r.stdout, expected, `file cut at ${cut}`);
+    assert.notDeepStrictEqual(r.memo, { hits: v2, misses: 0 });
+  }
+  fs.writeFileSync(file, 'garbage');
+  assert.equal(scan(dir, cache).stdout, expected);
+  assert.deepStrictEqual(scan(dir, cache).memo, { hits: v2, misses: 0 });
+});
+
+test('no memo is kept with CARGO_BUILD_DIR_SCAN_CACHE=off, with the Node walker, or above the unit limit', async (t) => {
+  const fx = fixtureOrSkip(t, 'v2');
+  if (!fx) return;
+  const cache = path.join(tmp, 'cache-none');
+  const r = scan(fx.buildDir, cache, { CARGO_BUILD_DIR_SCAN_CACHE: 'off' });
+  assert.equal(r.memo, 'off');
+  const n = scan(fx.buildDir, cache, { CARGO_BUILD_DIR_WALKER: 'node' });
+  assert.deepStrictEqual(n.memo, { hits: 0, misses: 0 }, 'the Node walker gives no keys');
+  const files = fs.existsSync(path.join(cache, 'cargo-build-dir')) ? fs.readdirSync(path.join(cache, 'cargo-build-dir')) : [];
+  assert.deepStrictEqual(files.filter((f) => f.startsWith('scan-memo-')), []);
+
+  // Above the limit the store says no, and drops the file a smaller past left.
+  const dir = path.join(tmp, 'limit-store');
+  const loc = [{ path: fx.buildDir, role: 'both' as const, discovery: 'given path' as const }];
+  const walker = new NativeWalker(binary);
+  try {
+    const big = openScanMemo({ dir, scope: [fx.buildDir], context: 'test' });
+    await scanBuildDirs(loc, { walker, memo: big });
+    big.save();
+    assert.ok(fs.existsSync(memoFileFor(dir, [fx.buildDir])));
+    const small = openScanMemo({ dir, scope: [fx.buildDir], context: 'test', maxUnits: 1 });
+    await scanBuildDirs(loc, { walker, memo: small });
+    small.save();
+    assert.equal(small.stats().state, 'off');
+    assert.ok(!fs.existsSync(memoFileFor(dir, [fx.buildDir])));
+    // Another context (another code version, other members): nothing reused.
+    const first = openScanMemo({ dir, scope: [fx.buildDir], context: 'one' });
+    await scanBuildDirs(loc, { walker, memo: first });
+    first.save();
+    const other = openScanMemo({ dir, scope: [fx.buildDir], context: 'two' });
+    await scanBuildDirs(loc, { walker, memo: other });
+    assert.equal(other.stats().hits, 0);
+    assert.ok(other.stats().misses > 0);
+  } finally {
+    walker.close();
+  }
+});
