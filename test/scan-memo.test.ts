@@ -32,8 +32,8 @@ interface Run {
   readonly memo: { hits: number; misses: number } | string;
 }
 
-function scan(dir: string, cache: string, env: NodeJS.ProcessEnv = {}): Run {
-  const r = spawnSync(process.execPath, [CLI, 'scan', dir, '--json', '--no-stale', '--stats'], {
+function scan(dir: string, cache: string, env: NodeJS.ProcessEnv = {}, args = ['--json', '--no-stale']): Run {
+  const r = spawnSync(process.execPath, [CLI, 'scan', dir, ...args, '--stats'], {
     encoding: 'utf8',
     env: { ...process.env, XDG_CACHE_HOME: cache, CARGO_BUILD_DIR_WALKER: binary, ...env },
     maxBuffer: 256 << 20,
@@ -43,10 +43,11 @@ function scan(dir: string, cache: string, env: NodeJS.ProcessEnv = {}): Run {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, memo: stats.unitMemo };
 }
 
-const off = (dir: string): string => scan(dir, path.join(tmp, 'unused'), { CARGO_BUILD_DIR_SCAN_CACHE: 'off' }).stdout;
+const off = (dir: string, args?: string[]): string => scan(dir, path.join(tmp, 'unused'), { CARGO_BUILD_DIR_SCAN_CACHE: 'off' }, args).stdout;
 
 interface JsonUnit {
   readonly id: string;
+  readonly package: string;
   readonly layout: string;
   readonly paths: readonly string[];
   readonly rustc: string | null;
@@ -78,8 +79,11 @@ test('a second scan reuses every v2 unit, and its JSON is the JSON of a scan wit
   assert.deepStrictEqual(second.memo, { hits: v2, misses: 0 });
   assert.equal(second.stdout, expected);
 
-  // A unit cargo rebuilt in place: its fingerprint JSON says another compiler, with the same size and times.
-  const unit = unitsOf(expected).find((u) => u.layout === 'v2' && u.rustc !== null)!;
+  // A unit cargo rebuilt in place: its fingerprint JSON says another compiler, with the same size and times. Its
+  // package has other units, which the memo then makes again from their records (the package's text is stale).
+  const all = unitsOf(expected);
+  const unit = all.find((u) => u.layout === 'v2' && u.rustc !== null && all.filter((x) => x.package === u.package && x.layout === 'v2').length > 2)!;
+  assert.ok(unit, 'a package with several v2 units');
   const fpDir = path.join(unit.paths[0]!, 'fingerprint');
   const json = path.join(fpDir, fs.readdirSync(fpDir).find((n) => n.endsWith('.json'))!);
   const ref = path.join(tmp, 'times-ref');
@@ -101,6 +105,23 @@ test('a second scan reuses every v2 unit, and its JSON is the JSON of a scan wit
   const removed = scan(dir, cache);
   assert.deepStrictEqual(removed.memo, { hits: v2 - 1, misses: 0 });
   assert.equal(removed.stdout, off(dir));
+});
+
+test('scans that keep their model (the human summary, JSON with the stale analysis) reuse units too', (t) => {
+  const fx = fixtureOrSkip(t, 'v2');
+  if (!fx) return;
+  const dir = copyOf('v2-kept', fx.buildDir);
+  const cache = path.join(tmp, 'cache-kept');
+  const v2 = unitsOf(off(dir)).filter((u) => u.layout === 'v2').length;
+  for (const args of [[], ['--json']]) {
+    const expected = off(dir, args);
+    const first = scan(dir, cache, {}, args);
+    const second = scan(dir, cache, {}, args);
+    assert.deepStrictEqual(second.memo, { hits: v2, misses: 0 }, args.join(' '));
+    // The human summary prints ages: the same scan a moment later may say "1 min" where the first said "now".
+    if (args.length) assert.equal(second.stdout, expected);
+    else assert.equal(second.stdout.replace(/\d+ \w+ ago|now/g, ''), first.stdout.replace(/\d+ \w+ ago|now/g, ''));
+  }
 });
 
 test('a mixed build dir: legacy units are always decoded, v2 units reused, the JSON unchanged', (t) => {

@@ -173,6 +173,12 @@ export class ScanJsonWriter implements ScanSink {
     return this.items(units, 0, unitJsonText);
   }
 
+  readonly render = unitJsonText;
+
+  rendered(texts: readonly string[]): void | Promise<void> {
+    return this.items(texts, 0, (t) => t);
+  }
+
   profileEnd(p: Profile): void | Promise<void> {
     // Packages one at a time too: at 1M entries their ids make a text of megabytes.
     this.buf += '],"packages":[';

@@ -6,6 +6,7 @@
 // Measure per unit: memory follows the number of units, never the number of files. Units are settled a package
 // at a time; a streamed scan (a ScanSink) hands them out then and keeps none. Decoding is pure.
 
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type {
   Bucket,
@@ -60,9 +61,11 @@ export interface UnitMemo {
   begin(units: number): boolean;
   /** The key of the walk answer the record kept for a unit folder was made of. */
   key(path: string): string | undefined;
-  /** The record kept for a unit folder; undefined when there is none, or the store finds itself damaged. */
+  /** The record kept for a unit folder (or another entry of the scan's own); undefined when there is none. */
   record(path: string): unknown;
-  /** Every unit this scan decoded or reused: a reused one is put back with the very record `record` gave. */
+  /** The entry at `path` is still true: keep it as it is. */
+  keep(path: string): void;
+  /** A new or changed entry. Entries neither kept nor put are dropped. */
   put(path: string, key: string, record: unknown): void;
 }
 
@@ -871,12 +874,26 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface Draft {
   readonly unit: Mutable<Unit>;
   readonly plan: UnitPlan;
+  /** The key of the walk answer the unit was made of, when the memo keeps it. */
+  key?: string;
   readonly measure: Measure;
   /** Package named by cargo metadata as a proc-macro, or a lib unit that is one: its check units are too. */
   readonly procMacro: boolean;
   /** A version or source still missing: a build-script run inherits them from the script it runs. */
   readonly pending: boolean;
 }
+
+/**
+ * A unit the walker found unchanged, in a scan that renders: made into a Draft (from the memo's record) only
+ * if its package changed.
+ */
+interface Replay {
+  readonly plan: UnitPlan;
+  /** The walk answer's key. */
+  readonly key: string;
+}
+
+const isReplay = (d: Draft | Replay): d is Replay => !('unit' in d);
 
 /** A unit between its walk and its decoding: the identity from file names, and the reads it still needs. */
 interface Staged {
@@ -949,7 +966,7 @@ class UnitDigester {
     return { plan: u, files: d.files, id, measure: d.measure, parts: d.parts, fullDep, dep };
   }
 
-  private stageInto(u: UnitPlan, r: WalkResult | undefined, staged: Staged[], order: (Draft | number)[], memoKeys: (string | null)[]): void {
+  private stageInto(u: UnitPlan, r: WalkResult | undefined, staged: Staged[], order: (Draft | Replay | number)[], memoKeys: (string | null)[]): void {
     const s = this.stage(u, r);
     if (!s) return;
     order.push(staged.push(s) - 1);
@@ -967,11 +984,15 @@ class UnitDigester {
   }
 
   /** Digests the units of one chunk whose walks are held; returns them in plan order, vanished units left out. */
-  async chunk(units: readonly UnitPlan[], direct: (WalkResult | undefined)[], pid: string, afterStage: () => void): Promise<Draft[]> {
+  /**
+   * `replays`: unchanged units may come back as Replays (the profile renders, and makes them into drafts only
+   * when their package changed).
+   */
+  async chunk(units: readonly UnitPlan[], direct: (WalkResult | undefined)[], pid: string, afterStage: () => void, replays = false): Promise<(Draft | Replay)[]> {
     const staged: Staged[] = [];
     // In plan order: a draft the memo gave back, the index of a staged unit (≥ 0), or -1 - the index of a unit
     // to walk again.
-    let order: (Draft | number)[] = [];
+    let order: (Draft | Replay | number)[] = [];
     const again: UnitPlan[] = [];
     const memoKeys: (string | null)[] = [];
     let k = 0;
@@ -982,12 +1003,20 @@ class UnitDigester {
         // Staged, a walk's entries are garbage: let them die young instead of living through the whole chunk.
         direct[k++] = undefined;
         if (this.memo && r?.same) {
-          const d = r.key === this.memo.key(u.paths[0]!.path) ? draftOf(this.memo.record(u.paths[0]!.path), u, pid, this.intern) : null;
-          if (d) {
-            // Put back as it was read: the very record, which tells the store that nothing changed.
-            this.memo.put(u.paths[0]!.path, r.key!, this.memo.record(u.paths[0]!.path));
-            order.push(d);
-            continue;
+          const path = u.paths[0]!.path;
+          if (r.key === this.memo.key(path)) {
+            if (replays) {
+              this.memo.keep(path);
+              order.push({ plan: u, key: r.key! });
+              continue;
+            }
+            const d = draftOf(this.memo.record(path), u, pid, this.intern);
+            if (d) {
+              d.key = r.key;
+              this.memo.keep(path);
+              order.push(d);
+              continue;
+            }
           }
           // A record that cannot stand for the unit after all (a damaged store): walked again in full, below.
           order.push(-again.push(u));
@@ -1025,10 +1054,22 @@ class UnitDigester {
       const draft = this.decode(s, h ?? null, j ?? null, d ?? null, pid);
       // A unit that needed a read beyond its walk depends on more than the answer: it is not kept.
       const key = memoKeys[i];
-      if (key && w3.every((w) => !w || w.slot < 0)) this.memo!.put(s.plan.paths[0]!.path, key, recordOf(draft));
+      if (key && w3.every((w) => !w || w.slot < 0)) {
+        this.memo!.put(s.plan.paths[0]!.path, key, recordOf(draft));
+        draft.key = key;
+      }
       return draft;
     });
     return order.map((o) => (typeof o === 'number' ? drafts[o]! : o));
+  }
+
+  /** A Replay made into the draft its record describes (its package changed). */
+  draftOfReplay(r: Replay, pid: string): Draft {
+    const d = draftOf(this.memo?.record(r.plan.paths[0]!.path), r.plan, pid, this.intern);
+    // The store vouched for its file, and the record was there when the unit became a Replay.
+    if (!d) throw new Error(`the scan memo has no usable record for ${r.plan.paths[0]!.path}`);
+    d.key = r.key;
+    return d;
   }
 
   private decode(p: Staged, hashText: Content, jsonText: Content, depText: Content, pid: string): Draft {
@@ -1190,11 +1231,14 @@ function recordOf(d: Draft): UnitRecord {
  * code wrote (src/node/scan-memo.ts checks a digest of its file); what is checked here is only that it is a
  * record of this unit, so that a record under the wrong path is a miss, not a wrong unit.
  */
+function isRecordOf(x: unknown, plan: UnitPlan): x is UnitRecord {
+  return Array.isArray(x) && x.length === 21 && (!plan.package || x[0] === plan.package);
+}
+
 function draftOf(x: unknown, plan: UnitPlan, pid: string, I: Interner): Draft | null {
-  if (!Array.isArray(x) || x.length !== 21) return null;
-  const r = x as unknown as UnitRecord;
+  if (!isRecordOf(x, plan)) return null;
+  const r = x;
   const pkg = r[0];
-  if (plan.package && pkg !== plan.package) return null;
   const deps: { readonly name: string; readonly fingerprint: string }[] = [];
   for (let i = 0; i + 1 < r[14].length; i += 2) deps.push(I.dep(r[14][i]!, r[14][i + 1]!));
   const features = r[4];
@@ -1223,6 +1267,22 @@ function draftOf(x: unknown, plan: UnitPlan, pid: string, I: Interner): Draft | 
     problems: r[16],
   };
   return { unit, plan, measure: { bytes: r[17], links: r[18] }, procMacro: r[19], pending: r[20] };
+}
+
+/** A package's own entry in the memo: its units' texts. NUL keeps it apart from every folder path. */
+const packageEntry = (pid: string, pkg: string): string => `\0package\0${pid}\0${pkg}`;
+
+/**
+ * What a package's texts depend on: its units, each one's folder and walk answer key, in plan order (finalizing
+ * looks across a package's units, never beyond). Null when a unit has no key: the texts are then not kept.
+ */
+function packageKey(g: readonly (Draft | Replay)[]): string | null {
+  const h = createHash('sha256');
+  for (const d of g) {
+    if (d.key === undefined || !d.plan.package) return null;
+    h.update(`${d.plan.paths[0]!.path}\n${d.key}\n`);
+  }
+  return h.digest('base64');
 }
 
 /** What only a profile's units together tell: versions inherited by build-script runs, proc-macro check units. */
@@ -1277,6 +1337,13 @@ export interface ScanSink {
   buildDir(head: BuildDirHead): void | Promise<void>;
   profile(head: ProfileHead): void | Promise<void>;
   units(units: readonly Unit[]): void | Promise<void>;
+  /**
+   * Optional, both or neither: the sink's text for a unit, and a way to take units as that text. A scan with a
+   * memo then keeps each package's texts, and when a later scan finds every unit of the package unchanged it
+   * hands the texts over as they are, without making the units again.
+   */
+  readonly render?: (u: Unit) => string;
+  rendered?(texts: readonly string[]): void | Promise<void>;
   profileEnd(profile: Profile): void | Promise<void>;
   buildDirEnd(buildDir: BuildDir): void | Promise<void>;
 }
@@ -1327,7 +1394,10 @@ async function runJobs(
   first: readonly PlannedPath[],
   memo: UnitMemo | null,
 ): Promise<void> {
-  const AHEAD = 1;
+  // Results wait in memory until their job runs, so one chunk ahead is all a scan can afford at 1M entries. With
+  // a memo nearly every answer is a few bytes ("same"): more chunks go ahead, and the walker, which answers a
+  // batch only once all of it is done, always has the next one queued instead of waiting on its slowest unit.
+  const AHEAD = memo ? 4 : 1;
   if (jobs.length === 0) {
     if (first.length) await acc.walk(first);
     return;
@@ -1398,51 +1468,80 @@ class ProfileState {
   readonly incremental: IncrementalCrate[] = [];
   /** The units and incremental folders, for the profile's total. */
   readonly total = new MeasureSum();
-  private group: Draft[] = [];
+  private group: (Draft | Replay)[] = [];
   private readonly byPackage = new Map<string, { keys: string | string[]; sum: MeasureSum }>();
 
   /**
    * `keepsUnits` false (a streamed scan): a package then remembers its units' hashes, which the units' ids are
    * made of, not the ids (at 1M entries, 44k strings of a hundred characters held to the end of the profile).
+   * `renders`: settled units come out as the sink's texts, kept in the memo a package at a time (see ScanSink).
    */
   constructor(
     readonly id: string,
     private readonly keepsUnits: boolean,
+    readonly renders: { readonly memo: UnitMemo; readonly render: (u: Unit) => string; readonly draft: (r: Replay) => Draft } | null = null,
   ) {}
 
-  /** Takes one chunk's drafts, in plan order; returns the units of the packages they complete. */
-  add(drafts: readonly Draft[]): Unit[] {
-    const done: Unit[] = [];
+  /** Takes one chunk's drafts, in plan order; returns what `settle` gives for the packages they complete. */
+  add(drafts: readonly (Draft | Replay)[]): Unit[] | string[] {
+    let done: Unit[] | string[] = [];
     for (const d of drafts) {
-      if (this.group.length > 0 && this.group[0]!.plan.package !== d.plan.package) for (const u of this.settle()) done.push(u);
+      if (this.group.length > 0 && this.group[0]!.plan.package !== d.plan.package) done = [...done, ...this.settle()] as Unit[] | string[];
       this.group.push(d);
     }
     return done;
   }
 
-  /** Settles the package in hand: called by `add` at each change of package, and once at the end of the profile. */
-  settle(): Unit[] {
+  /**
+   * Settles the package in hand: called by `add` at each change of package, and once at the end of the profile.
+   * Gives its units, or their texts when the profile renders.
+   */
+  settle(): Unit[] | string[] {
     const g = this.group;
     if (g.length === 0) return [];
     this.group = [];
-    const units = finalizeUnits(g);
-    for (let i = 0; i < g.length; i++) {
-      const u = units[i]!;
-      const m = g[i]!.measure;
-      this.total.add(m);
-      const key = this.keepsUnits ? u.id : unitKey(u.hash, u.layout);
-      const p = this.byPackage.get(u.package);
-      if (!p) {
-        const sum = new MeasureSum();
-        sum.add(m);
-        this.byPackage.set(u.package, { keys: key, sum });
-        continue;
-      }
-      if (typeof p.keys === 'string') p.keys = [p.keys, key];
-      else p.keys.push(key);
-      p.sum.add(m);
+    const r = this.renders;
+    if (r) {
+      const texts = this.replay(g, r.memo);
+      if (texts) return texts;
     }
-    return units;
+    const drafts = r ? g.map((d) => (isReplay(d) ? r.draft(d) : d)) : (g as Draft[]);
+    const units = finalizeUnits(drafts);
+    for (let i = 0; i < drafts.length; i++) this.count(units[i]!.package, drafts[i]!.plan, drafts[i]!.measure, units[i]!.id);
+    if (!r) return units;
+    // One text for the package, kept with its units' measures: what a replay needs, and nothing more.
+    const text = units.map(r.render).join(',');
+    const key = packageKey(drafts);
+    if (key !== null) r.memo.put(packageEntry(this.id, drafts[0]!.plan.package), key, [text, drafts.map((d) => [d.measure.bytes, d.measure.links])]);
+    return [text];
+  }
+
+  /** The text a memo kept for this package, when every unit of it is unchanged: the package is then settled. */
+  private replay(g: readonly (Draft | Replay)[], memo: UnitMemo): string[] | null {
+    if (!g.every(isReplay)) return null;
+    const entry = packageEntry(this.id, g[0]!.plan.package);
+    const key = packageKey(g);
+    const rec = key !== null && memo.key(entry) === key ? memo.record(entry) : undefined;
+    if (!Array.isArray(rec) || rec.length !== 2 || typeof rec[0] !== 'string' || !Array.isArray(rec[1]) || rec[1].length !== g.length) return null;
+    memo.keep(entry);
+    const measures = rec[1] as [number, LinkRef[]][];
+    g.forEach((d, i) => this.count(d.plan.package, d.plan, { bytes: measures[i]![0], links: measures[i]![1] }, null));
+    return [rec[0]];
+  }
+
+  private count(pkg: string, plan: UnitPlan, m: Measure, id: string | null): void {
+    this.total.add(m);
+    const key = this.keepsUnits ? id ?? unitId(this.id, pkg, plan.hash, plan.layout) : unitKey(plan.hash, plan.layout);
+    const p = this.byPackage.get(pkg);
+    if (!p) {
+      const sum = new MeasureSum();
+      sum.add(m);
+      this.byPackage.set(pkg, { keys: key, sum });
+      return;
+    }
+    if (typeof p.keys === 'string') p.keys = [p.keys, key];
+    else p.keys.push(key);
+    p.sum.add(m);
   }
 
   packages(): PackageSummary[] {
@@ -1468,7 +1567,7 @@ async function runProfileJobs(
   acc: Accountant,
   digester: UnitDigester,
   first: readonly PlannedPath[],
-  deliver: (st: ProfileState, units: Unit[]) => void | Promise<void>,
+  deliver: (st: ProfileState, settled: Unit[] | string[]) => void | Promise<void>,
   hooks: { before?(j: Job): void | Promise<void>; after?(j: Job, next: Job | undefined): void | Promise<void> } = {},
 ): Promise<void> {
   await runJobs(
@@ -1481,9 +1580,9 @@ async function runProfileJobs(
       if (st && j.kind === 'units') {
         const direct = j.results;
         j.results = [];
-        const drafts = await digester.chunk(j.units, direct, st.id, () => acc.release(paths, false));
-        const units = st.add(drafts);
-        if (units.length) await deliver(st, units);
+        const drafts = await digester.chunk(j.units, direct, st.id, () => acc.release(paths, false), st.renders !== null);
+        const settled = st.add(drafts);
+        if (settled.length) await deliver(st, settled);
       } else if (st && j.kind === 'incremental') {
         for (const c of j.crates) {
           st.incremental.push(decodeIncremental(c.ip, c.planned, acc));
@@ -1500,8 +1599,9 @@ async function runProfileJobs(
 
 const incrementalPlanned = (ip: IncrementalPlan): PlannedPath => ({ path: ip.path, part: 'other', depth: 1 });
 
-const keep = (st: ProfileState, units: Unit[]): void => {
-  for (const u of units) st.units.push(u);
+/** A profile that keeps its units never renders them (only a streamed scan does). */
+const keep = (st: ProfileState, units: Unit[] | string[]): void => {
+  for (const u of units as Unit[]) st.units.push(u);
 };
 
 /**
@@ -1594,7 +1694,10 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
   for (const j of jobs) if (j.kind === 'units') for (const u of j.units) if (isDirect(u)) folders++;
   const memo = opts.memo?.begin(folders) ? opts.memo : null;
   const digester = new UnitDigester(acc, opts.walker, opts.members, !sink, memo);
-  const states: (ProfileState | undefined)[] = profiles.map((p) => new ProfileState(p.id, !sink));
+  const renders = memo && sink?.render && sink.rendered ? { memo, render: sink.render } : null;
+  const states: (ProfileState | undefined)[] = profiles.map(
+    (p) => new ProfileState(p.id, !sink, renders && { ...renders, draft: (r: Replay) => digester.draftOfReplay(r, p.id) }),
+  );
   const done: Profile[][] = dirs.map(() => []);
   const dirMeasures: MeasureSum[] = dirs.map(() => new MeasureSum());
   const buildDirs: BuildDir[] = [];
@@ -1611,7 +1714,9 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
     return { id: x.path, path: x.path, role: x.loc.role, discovery: x.loc.discovery, exists: x.exists };
   };
 
-  const deliver = sink ? (_st: ProfileState, units: Unit[]) => sink.units(units) : keep;
+  const deliver = sink
+    ? (_st: ProfileState, settled: Unit[] | string[]) => (typeof settled[0] === 'string' ? sink.rendered!(settled as string[]) : sink.units(settled as Unit[]))
+    : keep;
 
   const endProfile = async (i: number): Promise<void> => {
     const st = states[i]!;

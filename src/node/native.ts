@@ -177,9 +177,7 @@ export class NativeWalker implements Walker {
           o += rulesBytes(r.inline).copy(buf, o);
           if (r.key) {
             // A key that is not one of ours (not 16 bytes of base64) is no key: the answer is then a full one.
-            const e = r.expect === undefined ? null : Buffer.from(r.expect, 'base64');
-            if (e && e.length === STAMP) e.copy(buf, o);
-            else buf.fill(0, o, o + STAMP);
+            if (r.expect === undefined || r.expect.length !== STAMP_BASE64 || buf.write(r.expect, o, STAMP, 'base64') !== STAMP) buf.fill(0, o, o + STAMP);
             o += STAMP;
           }
         } else {
@@ -408,8 +406,9 @@ class LazyWalkResult implements WalkResult {
 }
 
 const EAGER_BELOW = 512;
-/** Bytes of a keyed walk's stamp. */
+/** Bytes of a keyed walk's stamp, and the length of its key (base64). */
 const STAMP = 16;
+const STAMP_BASE64 = 24;
 
 /** A stamp of zeros is the helper saying it has none (no inode or ctime on this system). */
 function stampKey(b: Buffer): string | undefined {

@@ -4,10 +4,10 @@
 // never lets a damaged, foreign or outgrown file be more than a miss. Nothing here is needed for a correct scan:
 // a failure only costs the time the memo would have saved.
 //
-// The file is three lines: a header (format, context, unit count, SHA-256 of the two lines after it), the
-// index (each unit folder's path and the key of the walk answer its record was made of), and the records in
-// the same order. The index is all a scan needs before its first walk; the records are parsed, and the digest
-// checked, when the first "same" answer asks for one, while the walker is busy.
+// The file is a header line (format, context, entry count, SHA-256 of the rest), an index line (each entry's
+// path and key), then one line per entry with its record, in index order. A scan reads the header and the
+// index before its first walk; a record is parsed only when asked for, and an entry kept as it was is written
+// back as the same bytes.
 
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -16,12 +16,12 @@ import type { UnitMemo } from '../core/scan';
 
 /** Above this many unit folders a scan keeps no memo: its records would cost more memory than they save time. */
 export const MEMO_MAX_UNITS = 16_384;
-/** A file larger than this is not read (a memo within MEMO_MAX_UNITS is a few megabytes). */
-const MAX_FILE = 64 << 20;
-const FORMAT = 1;
+/** A file larger than this is not read (a memo within MEMO_MAX_UNITS is some tens of megabytes). */
+const MAX_FILE = 256 << 20;
+const FORMAT = 2;
 
 export interface ScanMemoStats {
-  /** Units reused from the file, and units decoded (and kept for the next run). */
+  /** Unit folders kept as they were, and unit folders decoded (and kept for the next run). */
   readonly hits: number;
   readonly misses: number;
   /** 'off': not used for this scan (too many units, or no cache folder); 'damaged': the file was unreadable. */
@@ -29,7 +29,7 @@ export interface ScanMemoStats {
 }
 
 export interface ScanMemoStore extends UnitMemo {
-  /** Writes what this scan used and decoded, replacing the file; units that were not seen are dropped. */
+  /** Writes what this scan kept and made, replacing the file; entries this scan did not touch are dropped. */
   save(): void;
   stats(): ScanMemoStats;
 }
@@ -47,8 +47,16 @@ export interface ScanMemoOptions {
 interface Header {
   readonly format: number;
   readonly context: string;
-  readonly units: number;
+  readonly entries: number;
   readonly sum: string;
+}
+
+/** An entry read from the file: its key, and where its record's line is. */
+interface Old {
+  readonly key: string;
+  readonly start: number;
+  readonly end: number;
+  parsed?: unknown;
 }
 
 export function memoFileFor(dir: string, scope: readonly string[]): string {
@@ -56,17 +64,20 @@ export function memoFileFor(dir: string, scope: readonly string[]): string {
   return path.join(dir, `scan-memo-${h.slice(0, 16)}.json`);
 }
 
+/** Entries whose path starts with NUL are the core's own (a package's texts), not unit folders. */
+const isUnit = (p: string): boolean => !p.startsWith('\0');
+
 export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
   const file = opts.dir === null ? null : memoFileFor(opts.dir, opts.scope);
   const context = createHash('sha256').update(opts.context).digest('base64');
   const maxUnits = opts.maxUnits ?? MEMO_MAX_UNITS;
   let state: ScanMemoStats['state'] = file === null ? 'off' : 'used';
-  /** Unit folder → its place in the file, and the key of its record. */
-  const index = new Map<string, { readonly at: number; readonly key: string }>();
-  let pending: { readonly text: Buffer; readonly sum: string; readonly units: number } | null = null;
-  let records: unknown[] | null = null;
-  const next = new Map<string, { readonly key: string; readonly record: unknown }>();
+  let buf: Buffer | null = null;
+  const old = new Map<string, Old>();
+  /** What the next file holds: an old entry kept as it was, or a record to write. */
+  const next = new Map<string, Old | { readonly key: string; readonly record: unknown }>();
   let hits = 0;
+  let misses = 0;
   let begun = false;
 
   const load = (): void => {
@@ -80,59 +91,56 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
     }
     try {
       const nl1 = b.indexOf(10);
-      const nl2 = nl1 < 0 ? -1 : b.indexOf(10, nl1 + 1);
-      if (nl2 < 0) throw new Error('truncated');
+      if (nl1 < 0) throw new Error('no header');
       const h = JSON.parse(b.toString('utf8', 0, nl1)) as Partial<Header>;
       if (h.format !== FORMAT || h.context !== context) return; // Another version's, or other members': unused.
-      const keys = JSON.parse(b.toString('utf8', nl1 + 1, nl2)) as unknown;
-      if (!Array.isArray(keys) || keys.length !== h.units || typeof h.sum !== 'string') throw new Error('bad index');
-      keys.forEach((k: unknown, at) => {
-        if (Array.isArray(k) && typeof k[0] === 'string' && typeof k[1] === 'string') index.set(k[0], { at, key: k[1] });
-      });
-      pending = { text: b.subarray(nl1 + 1), sum: h.sum, units: h.units };
+      if (typeof h.sum !== 'string' || typeof h.entries !== 'number') throw new Error('bad header');
+      if (createHash('sha256').update(b.subarray(nl1 + 1)).digest('base64') !== h.sum) throw new Error('digest');
+      const nl2 = b.indexOf(10, nl1 + 1);
+      const index = JSON.parse(b.toString('utf8', nl1 + 1, nl2)) as [string, string][];
+      if (!Array.isArray(index) || index.length !== h.entries) throw new Error('bad index');
+      let at = nl2 + 1;
+      for (const [p, key] of index) {
+        const end = b.indexOf(10, at);
+        if (end < 0) throw new Error('truncated');
+        old.set(p, { key, start: at, end });
+        at = end + 1;
+      }
+      if (at !== b.length) throw new Error('stray bytes');
+      buf = b;
     } catch {
-      index.clear();
+      old.clear();
       state = 'damaged';
     }
   };
 
-  /** The records, parsed on first use once the file's digest says they are what was written. */
-  const all = (): unknown[] | null => {
-    if (records === null && pending !== null) {
-      const p = pending;
-      pending = null;
-      try {
-        if (createHash('sha256').update(p.text).digest('base64') !== p.sum) throw new Error('digest');
-        const nl = p.text.indexOf(10);
-        const rs = JSON.parse(p.text.toString('utf8', nl + 1)) as unknown;
-        if (!Array.isArray(rs) || rs.length !== p.units) throw new Error('records');
-        records = rs;
-      } catch {
-        state = 'damaged';
-      }
-    }
-    return records;
-  };
-
   return {
-    begin(units: number): boolean {
+    begin(folders: number): boolean {
       begun = true;
       if (file === null) return false;
-      if (units > maxUnits) {
+      if (folders > maxUnits) {
         state = 'off';
         return false;
       }
       load();
       return true;
     },
-    key: (p: string): string | undefined => index.get(p)?.key,
+    key: (p: string): string | undefined => old.get(p)?.key,
     record(p: string): unknown {
-      const i = index.get(p);
-      return i === undefined ? undefined : all()?.[i.at];
+      const o = old.get(p);
+      if (o === undefined || buf === null) return undefined;
+      // The digest says these are the bytes this code wrote: a line that does not parse is not ours to read.
+      o.parsed ??= JSON.parse(buf.toString('utf8', o.start, o.end)) as unknown;
+      return o.parsed;
+    },
+    keep(p: string): void {
+      const o = old.get(p);
+      if (o === undefined) return;
+      if (isUnit(p)) hits++;
+      next.set(p, o);
     },
     put(p: string, key: string, record: unknown): void {
-      const i = index.get(p);
-      if (i && i.key === key && records?.[i.at] === record) hits++;
+      if (isUnit(p)) misses++;
       next.set(p, { key, record });
     },
     save(): void {
@@ -143,10 +151,11 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
         return;
       }
       // Nothing new and nothing gone: the file already says all of it.
-      if (state !== 'damaged' && hits === next.size && next.size === index.size) return;
+      if (state !== 'damaged' && next.size === old.size && [...next.values()].every((e) => 'start' in e)) return;
       const entries = [...next];
-      const body = `${JSON.stringify(entries.map(([p, k]) => [p, k.key]))}\n${JSON.stringify(entries.map(([, k]) => k.record))}\n`;
-      const header: Header = { format: FORMAT, context, units: entries.length, sum: createHash('sha256').update(body).digest('base64') };
+      const lines = entries.map(([, e]) => ('start' in e ? buf!.toString('utf8', e.start, e.end) : JSON.stringify(e.record)));
+      const body = `${JSON.stringify(entries.map(([p, e]) => [p, e.key]))}\n${lines.map((l) => l + '\n').join('')}`;
+      const header: Header = { format: FORMAT, context, entries: entries.length, sum: createHash('sha256').update(body).digest('base64') };
       const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
       try {
         fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -157,6 +166,6 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
         fs.rmSync(tmp, { force: true });
       }
     },
-    stats: () => ({ hits, misses: next.size - hits, state }),
+    stats: () => ({ hits, misses, state }),
   };
 }
