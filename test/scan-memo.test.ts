@@ -210,3 +210,39 @@ test('no memo is kept with CARGO_BUILD_DIR_SCAN_CACHE=off, with the Node walker,
     walker.close();
   }
 });
+
+test('memos of build dirs nobody scans any more are removed after a month; a memo in use is not', async (t) => {
+  const fx = fixtureOrSkip(t, 'v2');
+  if (!fx) return;
+  const dir = path.join(tmp, 'cleanup-store');
+  fs.mkdirSync(dir, { recursive: true });
+  const month = 31 * 24 * 3600;
+  const past = Date.now() / 1000 - month;
+  const stale = path.join(dir, 'scan-memo-0123456789abcdef.json');
+  const deadTmp = path.join(dir, 'scan-memo-0123456789abcdef.json.0123456789ab.tmp');
+  const recentTmp = path.join(dir, 'scan-memo-fedcba9876543210.json.0123456789ab.tmp');
+  const foreign = path.join(dir, 'notes.json');
+  for (const f of [stale, deadTmp, recentTmp, foreign]) fs.writeFileSync(f, 'x');
+  for (const f of [stale, deadTmp, foreign]) fs.utimesSync(f, past, past);
+  fs.utimesSync(recentTmp, Date.now() / 1000 - 3600, Date.now() / 1000 - 3600);
+
+  const loc = [{ path: fx.buildDir, role: 'both' as const, discovery: 'given path' as const }];
+  const walker = new NativeWalker(binary);
+  try {
+    const first = openScanMemo({ dir, scope: [fx.buildDir], context: 'cleanup' });
+    await scanBuildDirs(loc, { walker, memo: first });
+    first.save();
+    assert.deepStrictEqual(fs.readdirSync(dir).sort(), [path.basename(memoFileFor(dir, [fx.buildDir])), 'notes.json', path.basename(recentTmp)].sort());
+
+    // Unchanged, the memo is not written again, but its time says it is in use.
+    const mine = memoFileFor(dir, [fx.buildDir]);
+    fs.utimesSync(mine, past, past);
+    const second = openScanMemo({ dir, scope: [fx.buildDir], context: 'cleanup' });
+    await scanBuildDirs(loc, { walker, memo: second });
+    second.save();
+    assert.ok(second.stats().hits > 0 && second.stats().misses === 0);
+    assert.ok(Date.now() - fs.statSync(mine).mtimeMs < 3600_000, 'touched');
+  } finally {
+    walker.close();
+  }
+});

@@ -19,6 +19,9 @@ export const MEMO_MAX_UNITS = 16_384;
 /** A file larger than this is not read (a memo within MEMO_MAX_UNITS is some tens of megabytes). */
 const MAX_FILE = 256 << 20;
 const FORMAT = 2;
+/** Memos of build dirs nobody scanned for this long are removed (the next scan there only decodes again). */
+const UNUSED_MS = 30 * 24 * 3600 * 1000;
+const NAME = /^scan-memo-[0-9a-f]{16}\.json(\.[0-9a-f]{12}\.tmp)?$/;
 
 export interface ScanMemoStats {
   /** Unit folders kept as they were, and unit folders decoded (and kept for the next run). */
@@ -150,8 +153,16 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
         fs.rmSync(file, { force: true });
         return;
       }
-      // Nothing new and nothing gone: the file already says all of it.
-      if (state !== 'damaged' && next.size === old.size && [...next.values()].every((e) => 'start' in e)) return;
+      // Nothing new and nothing gone: the file already says all of it; its time says it is still in use.
+      if (state !== 'damaged' && next.size === old.size && [...next.values()].every((e) => 'start' in e)) {
+        try {
+          const now = new Date();
+          fs.utimesSync(file, now, now);
+        } catch {
+          // Read-only: it stays as it is.
+        }
+        return;
+      }
       const entries = [...next];
       const lines = entries.map(([, e]) => ('start' in e ? buf!.toString('utf8', e.start, e.end) : JSON.stringify(e.record)));
       const body = `${JSON.stringify(entries.map(([p, e]) => [p, e.key]))}\n${lines.map((l) => l + '\n').join('')}`;
@@ -164,8 +175,30 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
       } catch {
         // A folder we cannot write to: the next run decodes again.
         fs.rmSync(tmp, { force: true });
+        return;
       }
+      removeUnused(path.dirname(file));
     },
     stats: () => ({ hits, misses, state }),
   };
+}
+
+/** Other build dirs' memos, and files of writers that died, once nobody has used them for a long time. */
+function removeUnused(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const f of names) {
+    if (!NAME.test(f)) continue;
+    try {
+      const p = path.join(dir, f);
+      if (now - fs.statSync(p).mtimeMs > (f.endsWith('.tmp') ? UNUSED_MS / 30 : UNUSED_MS)) fs.rmSync(p, { force: true });
+    } catch {
+      // Gone already: another scan cleaned up first.
+    }
+  }
 }
