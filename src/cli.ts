@@ -269,7 +269,7 @@ async function writeChunks(out: NodeJS.WritableStream, chunks: Iterable<string>)
 }
 
 /** Writes `text`; when the stream asks to wait, the returned promise settles once it has drained. */
-function writeText(out: NodeJS.WritableStream, text: string): Promise<void> | undefined {
+function writeText(out: NodeJS.WritableStream, text: string | Uint8Array): Promise<void> | undefined {
   return out.write(text) ? undefined : once(out, 'drain').then(() => undefined);
 }
 

@@ -148,7 +148,7 @@ export class ScanJsonWriter implements ScanSink {
   private written = 0;
 
   constructor(
-    private readonly put: (text: string) => void | Promise<void>,
+    private readonly put: (text: string | Uint8Array) => void | Promise<void>,
     private readonly chunkSize = 1 << 16,
   ) {}
 
@@ -175,8 +175,31 @@ export class ScanJsonWriter implements ScanSink {
 
   readonly render = unitJsonText;
 
-  rendered(texts: readonly string[]): void | Promise<void> {
-    return this.items(texts, 0, (t) => t);
+  rendered(texts: readonly (string | Uint8Array)[]): void | Promise<void> {
+    return this.texts(texts, 0);
+  }
+
+  /** As `items`, for texts already made; bytes go out as they are, after the text in hand. */
+  private texts(xs: readonly (string | Uint8Array)[], i: number): void | Promise<void> {
+    for (; i < xs.length; i++) {
+      const x = xs[i]!;
+      if (typeof x === 'string') {
+        this.buf += this.written++ > 0 ? ',' + x : x;
+        if (this.buf.length < this.chunkSize) continue;
+      } else {
+        if (this.written++ > 0) this.buf += ',';
+        const before = this.flush(true);
+        const next = i + 1;
+        const write = (): void | Promise<void> => {
+          const w = this.put(x);
+          return w ? w.then(() => this.texts(xs, next)) : this.texts(xs, next);
+        };
+        return before ? before.then(write) : write();
+      }
+      const wait = this.flush(false);
+      const next = i + 1;
+      if (wait) return wait.then(() => this.texts(xs, next));
+    }
   }
 
   profileEnd(p: Profile): void | Promise<void> {
@@ -228,7 +251,8 @@ export class ScanJsonWriter implements ScanSink {
  */
 export function* scanJsonChunks(r: ScanResult, tool: { name: string; version: string }, chunkSize = 1 << 16): Generator<string> {
   const ready: string[] = [];
-  const w = new ScanJsonWriter((t) => void ready.push(t), chunkSize);
+  // This writer is given units, never rendered bytes; a text stays a text.
+  const w = new ScanJsonWriter((t) => void ready.push(typeof t === 'string' ? t : new TextDecoder().decode(t)), chunkSize);
   w.start(r, tool);
   for (const b of r.buildDirs) {
     void w.buildDir(b);

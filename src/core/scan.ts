@@ -58,15 +58,17 @@ export interface ScanOptions {
  */
 export interface UnitMemo {
   /** Called once with the number of v2 unit folders to walk; false: do not use the memo for this scan. */
-  begin(units: number): boolean;
+  begin(units: number): boolean | Promise<boolean>;
   /** The key of the walk answer the record kept for a unit folder was made of. */
   key(path: string): string | undefined;
   /** The record kept for a unit folder (or another entry of the scan's own); undefined when there is none. */
   record(path: string): unknown;
+  /** The bytes of the text put with the entry at `path`, if any. */
+  blob(path: string): Uint8Array | undefined;
   /** The entry at `path` is still true: keep it as it is. */
   keep(path: string): void;
-  /** A new or changed entry. Entries neither kept nor put are dropped. */
-  put(path: string, key: string, record: unknown): void;
+  /** A new or changed entry, with a text kept as bytes beside its record. Entries neither kept nor put are dropped. */
+  put(path: string, key: string, record: unknown, blob?: string): void;
 }
 
 export interface Outline {
@@ -883,6 +885,11 @@ interface Draft {
   readonly pending: boolean;
 }
 
+/** Units as texts for the sink (ScanSink.render): a profile that renders settles its packages into these. */
+type Rendered = (string | Uint8Array)[];
+/** What a profile settles: units, or their texts when it renders. */
+type Settled = Unit[] | Rendered;
+
 /**
  * A unit the walker found unchanged, in a scan that renders: made into a Draft (from the memo's record) only
  * if its package changed.
@@ -1343,7 +1350,8 @@ export interface ScanSink {
    * hands the texts over as they are, without making the units again.
    */
   readonly render?: (u: Unit) => string;
-  rendered?(texts: readonly string[]): void | Promise<void>;
+  /** Texts as `render` made them: one unit's, or several units' joined with commas; bytes are UTF-8. */
+  rendered?(texts: readonly (string | Uint8Array)[]): void | Promise<void>;
   profileEnd(profile: Profile): void | Promise<void>;
   buildDirEnd(buildDir: BuildDir): void | Promise<void>;
 }
@@ -1483,10 +1491,10 @@ class ProfileState {
   ) {}
 
   /** Takes one chunk's drafts, in plan order; returns what `settle` gives for the packages they complete. */
-  add(drafts: readonly (Draft | Replay)[]): Unit[] | string[] {
-    let done: Unit[] | string[] = [];
+  add(drafts: readonly (Draft | Replay)[]): Settled {
+    let done: Settled = [];
     for (const d of drafts) {
-      if (this.group.length > 0 && this.group[0]!.plan.package !== d.plan.package) done = [...done, ...this.settle()] as Unit[] | string[];
+      if (this.group.length > 0 && this.group[0]!.plan.package !== d.plan.package) done = [...done, ...this.settle()] as Settled;
       this.group.push(d);
     }
     return done;
@@ -1496,7 +1504,7 @@ class ProfileState {
    * Settles the package in hand: called by `add` at each change of package, and once at the end of the profile.
    * Gives its units, or their texts when the profile renders.
    */
-  settle(): Unit[] | string[] {
+  settle(): Settled {
     const g = this.group;
     if (g.length === 0) return [];
     this.group = [];
@@ -1512,21 +1520,24 @@ class ProfileState {
     // One text for the package, kept with its units' measures: what a replay needs, and nothing more.
     const text = units.map(r.render).join(',');
     const key = packageKey(drafts);
-    if (key !== null) r.memo.put(packageEntry(this.id, drafts[0]!.plan.package), key, [text, drafts.map((d) => [d.measure.bytes, d.measure.links])]);
+    if (key !== null) r.memo.put(packageEntry(this.id, drafts[0]!.plan.package), key, drafts.map((d) => [d.measure.bytes, d.measure.links]), text);
     return [text];
   }
 
   /** The text a memo kept for this package, when every unit of it is unchanged: the package is then settled. */
-  private replay(g: readonly (Draft | Replay)[], memo: UnitMemo): string[] | null {
+  private replay(g: readonly (Draft | Replay)[], memo: UnitMemo): Uint8Array[] | null {
     if (!g.every(isReplay)) return null;
     const entry = packageEntry(this.id, g[0]!.plan.package);
     const key = packageKey(g);
-    const rec = key !== null && memo.key(entry) === key ? memo.record(entry) : undefined;
-    if (!Array.isArray(rec) || rec.length !== 2 || typeof rec[0] !== 'string' || !Array.isArray(rec[1]) || rec[1].length !== g.length) return null;
+    const measures = key !== null && memo.key(entry) === key ? memo.record(entry) : undefined;
+    const text = memo.blob(entry);
+    if (!Array.isArray(measures) || measures.length !== g.length || text === undefined) return null;
     memo.keep(entry);
-    const measures = rec[1] as [number, LinkRef[]][];
-    g.forEach((d, i) => this.count(d.plan.package, d.plan, { bytes: measures[i]![0], links: measures[i]![1] }, null));
-    return [rec[0]];
+    g.forEach((d, i) => {
+      const [bytes, links] = measures[i] as [number, LinkRef[]];
+      this.count(d.plan.package, d.plan, { bytes, links }, null);
+    });
+    return [text];
   }
 
   private count(pkg: string, plan: UnitPlan, m: Measure, id: string | null): void {
@@ -1567,7 +1578,7 @@ async function runProfileJobs(
   acc: Accountant,
   digester: UnitDigester,
   first: readonly PlannedPath[],
-  deliver: (st: ProfileState, settled: Unit[] | string[]) => void | Promise<void>,
+  deliver: (st: ProfileState, settled: Settled) => void | Promise<void>,
   hooks: { before?(j: Job): void | Promise<void>; after?(j: Job, next: Job | undefined): void | Promise<void> } = {},
 ): Promise<void> {
   await runJobs(
@@ -1600,7 +1611,7 @@ async function runProfileJobs(
 const incrementalPlanned = (ip: IncrementalPlan): PlannedPath => ({ path: ip.path, part: 'other', depth: 1 });
 
 /** A profile that keeps its units never renders them (only a streamed scan does). */
-const keep = (st: ProfileState, units: Unit[] | string[]): void => {
+const keep = (st: ProfileState, units: Settled): void => {
   for (const u of units as Unit[]) st.units.push(u);
 };
 
@@ -1692,7 +1703,7 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
   const { acc, jobs, first, dirs, profiles } = planScan(locations, opts.walker, problems);
   let folders = 0;
   for (const j of jobs) if (j.kind === 'units') for (const u of j.units) if (isDirect(u)) folders++;
-  const memo = opts.memo?.begin(folders) ? opts.memo : null;
+  const memo = opts.memo && (await opts.memo.begin(folders)) ? opts.memo : null;
   const digester = new UnitDigester(acc, opts.walker, opts.members, !sink, memo);
   const renders = memo && sink?.render && sink.rendered ? { memo, render: sink.render } : null;
   const states: (ProfileState | undefined)[] = profiles.map(
@@ -1715,7 +1726,7 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
   };
 
   const deliver = sink
-    ? (_st: ProfileState, settled: Unit[] | string[]) => (typeof settled[0] === 'string' ? sink.rendered!(settled as string[]) : sink.units(settled as Unit[]))
+    ? (st: ProfileState, settled: Settled) => (st.renders ? sink.rendered!(settled as Rendered) : sink.units(settled as Unit[]))
     : keep;
 
   const endProfile = async (i: number): Promise<void> => {

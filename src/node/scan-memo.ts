@@ -5,11 +5,12 @@
 // a failure only costs the time the memo would have saved.
 //
 // The file is a header line (format, context, entry count, SHA-256 of the rest), an index line (each entry's
-// path and key), then one line per entry with its record, in index order. A scan reads the header and the
-// index before its first walk; a record is parsed only when asked for, and an entry kept as it was is written
-// back as the same bytes.
+// path, key and blob length), then for each entry in index order its record on a line of its own, followed by
+// its blob (raw bytes) and a newline when it has one. The file is read, and its digest checked, off the main
+// thread while the scan plans; a record is parsed only when asked for; a blob is handed out as the bytes it is;
+// an entry kept as it was is written back as the same bytes.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { UnitMemo } from '../core/scan';
@@ -18,7 +19,7 @@ import type { UnitMemo } from '../core/scan';
 export const MEMO_MAX_UNITS = 16_384;
 /** A file larger than this is not read (a memo within MEMO_MAX_UNITS is some tens of megabytes). */
 const MAX_FILE = 256 << 20;
-const FORMAT = 2;
+const FORMAT = 3;
 /** Memos of build dirs nobody scanned for this long are removed (the next scan there only decodes again). */
 const UNUSED_MS = 30 * 24 * 3600 * 1000;
 const NAME = /^scan-memo-[0-9a-f]{16}\.json(\.[0-9a-f]{12}\.tmp)?$/;
@@ -54,12 +55,19 @@ interface Header {
   readonly sum: string;
 }
 
-/** An entry read from the file: its key, and where its record's line is. */
+/** An entry read from the file: its key, where its record's line is, and its blob. */
 interface Old {
   readonly key: string;
   readonly start: number;
   readonly end: number;
+  readonly blob: Buffer | null;
   parsed?: unknown;
+}
+
+interface Made {
+  readonly key: string;
+  readonly record: unknown;
+  readonly blob: string | undefined;
 }
 
 export function memoFileFor(dir: string, scope: readonly string[]): string {
@@ -70,81 +78,99 @@ export function memoFileFor(dir: string, scope: readonly string[]): string {
 /** Entries whose path starts with NUL are the core's own (a package's texts), not unit folders. */
 const isUnit = (p: string): boolean => !p.startsWith('\0');
 
+/** The file, read and checked without holding the main thread; null when there is none or it is not ours. */
+async function readMemo(file: string, context: string): Promise<{ b: Buffer; nl1: number } | null | 'damaged'> {
+  let b: Buffer;
+  try {
+    if ((await fs.promises.stat(file)).size > MAX_FILE) return null;
+    b = await fs.promises.readFile(file);
+  } catch {
+    return null; // None yet.
+  }
+  try {
+    const nl1 = b.indexOf(10);
+    if (nl1 < 0) throw new Error('no header');
+    const h = JSON.parse(b.toString('utf8', 0, nl1)) as Partial<Header>;
+    if (h.format !== FORMAT || h.context !== context) return null; // Another version's, or other members': unused.
+    const sum = Buffer.from(await webcrypto.subtle.digest('SHA-256', b.subarray(nl1 + 1))).toString('base64');
+    return sum === h.sum && typeof h.entries === 'number' ? { b, nl1 } : 'damaged';
+  } catch {
+    return 'damaged';
+  }
+}
+
 export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
   const file = opts.dir === null ? null : memoFileFor(opts.dir, opts.scope);
   const context = createHash('sha256').update(opts.context).digest('base64');
   const maxUnits = opts.maxUnits ?? MEMO_MAX_UNITS;
+  // Started now, so that the file is in hand when the scan has planned.
+  const reading = file === null ? Promise.resolve(null) : readMemo(file, context);
   let state: ScanMemoStats['state'] = file === null ? 'off' : 'used';
   let buf: Buffer | null = null;
   const old = new Map<string, Old>();
-  /** What the next file holds: an old entry kept as it was, or a record to write. */
-  const next = new Map<string, Old | { readonly key: string; readonly record: unknown }>();
+  /** What the next file holds: an old entry kept as it was, or one made by this scan. */
+  const next = new Map<string, Old | Made>();
   let hits = 0;
   let misses = 0;
   let begun = false;
 
-  const load = (): void => {
-    if (file === null) return;
-    let b: Buffer;
+  const index = (b: Buffer, nl1: number): void => {
     try {
-      if (fs.statSync(file).size > MAX_FILE) return;
-      b = fs.readFileSync(file);
-    } catch {
-      return; // None yet.
-    }
-    try {
-      const nl1 = b.indexOf(10);
-      if (nl1 < 0) throw new Error('no header');
-      const h = JSON.parse(b.toString('utf8', 0, nl1)) as Partial<Header>;
-      if (h.format !== FORMAT || h.context !== context) return; // Another version's, or other members': unused.
-      if (typeof h.sum !== 'string' || typeof h.entries !== 'number') throw new Error('bad header');
-      if (createHash('sha256').update(b.subarray(nl1 + 1)).digest('base64') !== h.sum) throw new Error('digest');
       const nl2 = b.indexOf(10, nl1 + 1);
-      const index = JSON.parse(b.toString('utf8', nl1 + 1, nl2)) as [string, string][];
-      if (!Array.isArray(index) || index.length !== h.entries) throw new Error('bad index');
+      const entries = JSON.parse(b.toString('utf8', nl1 + 1, nl2)) as [string, string, number | null][];
       let at = nl2 + 1;
-      for (const [p, key] of index) {
+      for (const [p, key, blobLength] of entries) {
         const end = b.indexOf(10, at);
         if (end < 0) throw new Error('truncated');
-        old.set(p, { key, start: at, end });
-        at = end + 1;
+        let blob: Buffer | null = null;
+        let after = end + 1;
+        if (blobLength !== null) {
+          blob = b.subarray(after, after + blobLength);
+          after += blobLength + 1;
+          if (after > b.length || b[after - 1] !== 10) throw new Error('truncated blob');
+        }
+        old.set(p, { key, start: at, end, blob });
+        at = after;
       }
       if (at !== b.length) throw new Error('stray bytes');
       buf = b;
     } catch {
+      // The digest matched: only a file this code did not write fails here.
       old.clear();
       state = 'damaged';
     }
   };
 
   return {
-    begin(folders: number): boolean {
+    async begin(folders: number): Promise<boolean> {
       begun = true;
       if (file === null) return false;
+      const got = await reading;
       if (folders > maxUnits) {
         state = 'off';
         return false;
       }
-      load();
+      if (got === 'damaged') state = 'damaged';
+      else if (got) index(got.b, got.nl1);
       return true;
     },
     key: (p: string): string | undefined => old.get(p)?.key,
     record(p: string): unknown {
       const o = old.get(p);
       if (o === undefined || buf === null) return undefined;
-      // The digest says these are the bytes this code wrote: a line that does not parse is not ours to read.
       o.parsed ??= JSON.parse(buf.toString('utf8', o.start, o.end)) as unknown;
       return o.parsed;
     },
+    blob: (p: string): Uint8Array | undefined => old.get(p)?.blob ?? undefined,
     keep(p: string): void {
       const o = old.get(p);
       if (o === undefined) return;
       if (isUnit(p)) hits++;
       next.set(p, o);
     },
-    put(p: string, key: string, record: unknown): void {
+    put(p: string, key: string, record: unknown, blob?: string): void {
       if (isUnit(p)) misses++;
-      next.set(p, { key, record });
+      next.set(p, { key, record, blob });
     },
     save(): void {
       if (file === null || !begun) return;
@@ -163,14 +189,21 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
         }
         return;
       }
-      const entries = [...next];
-      const lines = entries.map(([, e]) => ('start' in e ? buf!.toString('utf8', e.start, e.end) : JSON.stringify(e.record)));
-      const body = `${JSON.stringify(entries.map(([p, e]) => [p, e.key]))}\n${lines.map((l) => l + '\n').join('')}`;
+      const NL = Buffer.from('\n');
+      const parts: Buffer[] = [];
+      const entries: [string, string, number | null][] = [];
+      for (const [p, e] of next) {
+        const blob = 'start' in e ? e.blob : e.blob === undefined ? null : Buffer.from(e.blob);
+        entries.push([p, e.key, blob === null ? null : blob.length]);
+        parts.push('start' in e ? buf!.subarray(e.start, e.end + 1) : Buffer.from(JSON.stringify(e.record) + '\n'));
+        if (blob !== null) parts.push(blob, NL);
+      }
+      const body = Buffer.concat([Buffer.from(JSON.stringify(entries) + '\n'), ...parts]);
       const header: Header = { format: FORMAT, context, entries: entries.length, sum: createHash('sha256').update(body).digest('base64') };
       const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
       try {
         fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(tmp, `${JSON.stringify(header)}\n${body}`, { flag: 'wx' });
+        fs.writeFileSync(tmp, Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), body]), { flag: 'wx' });
         fs.renameSync(tmp, file);
       } catch {
         // A folder we cannot write to: the next run decodes again.
