@@ -209,6 +209,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     err.write(`note: ${located.cargoError}; found the build dir without cargo instead\n`);
   }
   if (parsed.walker === 'node') process.env.CARGO_BUILD_DIR_WALKER = 'node';
+  // Opened first: its file is checked while the walker starts.
+  const memo = scanMemo(located.dirs.buildDirs, located.dirs.members, launch);
   const walker = await createWalker({ build: true, log: (l) => err.write(l + '\n') });
   let outlineAt = 0;
   let result: ScanResult;
@@ -218,7 +220,6 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   // Measuring only, the JSON is written while the scan runs and the scan keeps no unit: memory stays flat at
   // any size. The stale analysis needs every unit at once, so with it the model is built first.
   const streamed = parsed.json && parsed.noStale ? new ScanJsonWriter((t) => writeText(out, t)) : null;
-  const memo = scanMemo(located.dirs.buildDirs, located.dirs.members, launch);
   try {
     const tScan = performance.now();
     streamed?.start({ workspaceRoot, walker: walker.name }, TOOL);

@@ -78,12 +78,15 @@ export function memoFileFor(dir: string, scope: readonly string[]): string {
 /** Entries whose path starts with NUL are the core's own (a package's texts), not unit folders. */
 const isUnit = (p: string): boolean => !p.startsWith('\0');
 
-/** The file, read and checked without holding the main thread; null when there is none or it is not ours. */
+/**
+ * The file, and its digest checked off the main thread; null when there is none or it is not ours. Read at once
+ * (a copy from the page cache): read in pieces, it would wait for an event loop that the scan's planning holds.
+ */
 async function readMemo(file: string, context: string): Promise<{ b: Buffer; nl1: number } | null | 'damaged'> {
   let b: Buffer;
   try {
-    if ((await fs.promises.stat(file)).size > MAX_FILE) return null;
-    b = await fs.promises.readFile(file);
+    if (fs.statSync(file).size > MAX_FILE) return null;
+    b = fs.readFileSync(file);
   } catch {
     return null; // None yet.
   }
