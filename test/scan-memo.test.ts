@@ -113,6 +113,10 @@ test('scans that keep their model (the human summary, JSON with the stale analys
   const dir = copyOf('v2-kept', fx.buildDir);
   const cache = path.join(tmp, 'cache-kept');
   const v2 = unitsOf(off(dir)).filter((u) => u.layout === 'v2').length;
+  // A streamed scan first: the package texts it keeps stay in the memo through scans that do not render.
+  scan(dir, cache);
+  const file = memoFileFor(path.join(cache, 'cargo-build-dir'), [dir]);
+  const streamed = fs.readFileSync(file);
   for (const args of [[], ['--json']]) {
     const expected = off(dir, args);
     const first = scan(dir, cache, {}, args);
@@ -121,7 +125,9 @@ test('scans that keep their model (the human summary, JSON with the stale analys
     // The human summary prints ages: the same scan a moment later may say "1 min" where the first said "now".
     if (args.length) assert.equal(second.stdout, expected);
     else assert.equal(second.stdout.replace(/\d+ \w+ ago|now/g, ''), first.stdout.replace(/\d+ \w+ ago|now/g, ''));
+    assert.deepStrictEqual(first.memo, { hits: v2, misses: 0 });
   }
+  assert.ok(fs.readFileSync(file).equals(streamed), 'the memo is the one the streamed scan wrote');
 });
 
 test('a mixed build dir: legacy units are always decoded, v2 units reused, the JSON unchanged', (t) => {

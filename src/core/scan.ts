@@ -1483,11 +1483,13 @@ class ProfileState {
    * `keepsUnits` false (a streamed scan): a package then remembers its units' hashes, which the units' ids are
    * made of, not the ids (at 1M entries, 44k strings of a hundred characters held to the end of the profile).
    * `renders`: settled units come out as the sink's texts, kept in the memo a package at a time (see ScanSink).
+   * `memo` without `renders`: the package texts a rendering scan kept are kept on while they hold.
    */
   constructor(
     readonly id: string,
     private readonly keepsUnits: boolean,
     readonly renders: { readonly memo: UnitMemo; readonly render: (u: Unit) => string; readonly draft: (r: Replay) => Draft } | null = null,
+    private readonly memo: UnitMemo | null = null,
   ) {}
 
   /** Takes one chunk's drafts, in plan order; returns what `settle` gives for the packages they complete. */
@@ -1516,7 +1518,13 @@ class ProfileState {
     const drafts = r ? g.map((d) => (isReplay(d) ? r.draft(d) : d)) : (g as Draft[]);
     const units = finalizeUnits(drafts);
     for (let i = 0; i < drafts.length; i++) this.count(units[i]!.package, drafts[i]!.plan, drafts[i]!.measure, units[i]!.id);
-    if (!r) return units;
+    if (!r) {
+      // A scan that keeps its model does not render; the text of an unchanged package stays true for the next one.
+      const key = this.memo ? packageKey(drafts) : null;
+      const entry = packageEntry(this.id, drafts[0]!.plan.package);
+      if (key !== null && this.memo!.key(entry) === key) this.memo!.keep(entry);
+      return units;
+    }
     // One text for the package, kept with its units' measures: what a replay needs, and nothing more.
     const text = units.map(r.render).join(',');
     const key = packageKey(drafts);
@@ -1707,7 +1715,7 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
   const digester = new UnitDigester(acc, opts.walker, opts.members, !sink, memo);
   const renders = memo && sink?.render && sink.rendered ? { memo, render: sink.render } : null;
   const states: (ProfileState | undefined)[] = profiles.map(
-    (p) => new ProfileState(p.id, !sink, renders && { ...renders, draft: (r: Replay) => digester.draftOfReplay(r, p.id) }),
+    (p) => new ProfileState(p.id, !sink, renders && { ...renders, draft: (r: Replay) => digester.draftOfReplay(r, p.id) }, memo),
   );
   const done: Profile[][] = dirs.map(() => []);
   const dirMeasures: MeasureSum[] = dirs.map(() => new MeasureSum());
