@@ -168,7 +168,7 @@ class V2UnitPlan implements UnitPlan {
     return 'v2';
   }
   get paths(): readonly PlannedPath[] {
-    return (this.made ??= [{ path: child(this.dir, this.hash), part: 'other', depth: 2 }]);
+    return (this.made ??= [{ path: child(this.dir, this.hash), part: 'other', depth: V2_UNIT_DEPTH }]);
   }
 }
 
@@ -176,6 +176,9 @@ class V2UnitPlan implements UnitPlan {
  * Is the unit one folder of its own, which nothing else is planned inside (a v2 unit)? A scan asks it of every
  * plan before it measures any: a lazy plan answers without making its path.
  */
+/** How deep a v2 unit folder is walked: its parts (`fingerprint/`, `out/`, `run/`) and the files in them. */
+export const V2_UNIT_DEPTH = 2;
+
 export function isUnitFolder(u: UnitPlan): boolean {
   if (u instanceof V2UnitPlan) return true;
   return u.layout === 'v2' && u.paths.length === 1 && !u.paths[0]!.within;
@@ -205,7 +208,7 @@ class UnitSet {
   }
   /** A v2 unit folder `<dir>/<hash>`, planned lazily (see V2UnitPlan). */
   addV2(pkg: string, hash: string, dir: string): void {
-    if (this.folders.has(hash) || this.units.has(`v2:${hash}`)) this.add('v2', pkg, hash, { path: child(dir, hash), part: 'other', depth: 2 });
+    if (this.folders.has(hash) || this.units.has(`v2:${hash}`)) this.add('v2', pkg, hash, { path: child(dir, hash), part: 'other', depth: V2_UNIT_DEPTH });
     else this.folders.set(hash, new V2UnitPlan(pkg, hash, dir));
   }
   has(layout: Layout, hash: string): boolean {

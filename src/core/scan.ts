@@ -25,7 +25,7 @@ import type {
   UnitPart,
 } from './model';
 import type { InlineFile, InlineRule, ReadRequest, ReadResult, WalkEntry, WalkLink, WalkRequest, WalkResult, Walker } from './walk';
-import { planBuildDir, outlineBuildDir, describeFsError, isUnitFolder, type IncrementalPlan, type PlannedPath, type ProfilePlan, type UnitPlan } from './layout';
+import { planBuildDir, outlineBuildDir, describeFsError, isUnitFolder, V2_UNIT_DEPTH, type IncrementalPlan, type PlannedPath, type ProfilePlan, type UnitPlan } from './layout';
 import { parseDebugStringList, parseFingerprintFileName, parseFingerprintJson, parseHashFile } from './fingerprint';
 import { packageOrigin, parseRustcDepInfoLine } from './rustcdep';
 import { parseSessionName } from './incremental';
@@ -57,6 +57,11 @@ export interface ScanOptions {
  * for one context only (members, code version).
  */
 export interface UnitMemo {
+  /**
+   * Optional: the first `n` unit folders the last scan walked, in its order, to walk while this scan plans
+   * (called before `begin`; their walks are keyed with `key`, which must already answer).
+   */
+  first?(n: number): Promise<readonly string[]>;
   /** Called once with the number of v2 unit folders to walk; false: do not use the memo for this scan. */
   begin(units: number): boolean | Promise<boolean>;
   /** The key of the walk answer the record kept for a unit folder was made of. */
@@ -1334,6 +1339,9 @@ function finalizeUnits(drafts: readonly Draft[]): Unit[] {
  */
 const isDirect = isUnitFolder;
 
+/** Unit folders walked while a scan plans, when a memo says which (Prefetch). */
+const PREFETCH = 1024;
+
 /**
  * What a streamed scan hands out as it goes, in the order of the result: a build dir's head, then for each of
  * its profiles the head, the final units a few packages at a time, and the profile without its units; then the
@@ -1380,13 +1388,51 @@ type Job = (
 const jobPaths = (j: Job): PlannedPath[] =>
   j.kind === 'units' ? j.units.flatMap((u) => (isDirect(u) ? [] : u.paths.filter((p) => !p.within))) : j.crates.map((c) => c.planned);
 
-function walkJob(acc: Accountant, j: Job, first: readonly PlannedPath[], memo: UnitMemo | null): Promise<void> {
+function walkJob(acc: Accountant, j: Job, first: readonly PlannedPath[], memo: UnitMemo | null, early: Prefetch | null): Promise<void> {
   const own = jobPaths(j);
   const paths = first.length || j.extra.length ? [...first, ...j.extra, ...own] : own;
   if (j.kind !== 'units') return acc.walk(paths).then(() => undefined);
-  return acc.walk(paths, directRequests(j.units, memo)).then((rs) => {
-    j.results = rs;
+  // Units walked while the scan planned take their answers from there; the others are walked now.
+  const got: (Promise<WalkResult> | undefined)[] = [];
+  const rest: UnitPlan[] = [];
+  for (const u of j.units) {
+    if (!isDirect(u)) continue;
+    const e = memo && early ? early.take(u) : undefined;
+    got.push(e);
+    if (!e) rest.push(u);
+  }
+  return Promise.all([acc.walk(paths, directRequests(rest, memo)), ...got]).then(([rs, ...pre]) => {
+    let k = 0;
+    j.results = pre.map((r) => r ?? rs[k++]);
   });
+}
+
+/**
+ * The walks of the first unit folders the last scan walked (UnitMemo.first), sent before the layout pass: the
+ * walker, idle while the scan plans, measures them meanwhile. A folder the plan no longer has is simply unused.
+ */
+class Prefetch {
+  private readonly walks = new Map<string, Promise<WalkResult>>();
+
+  constructor(walker: Walker, memo: UnitMemo, paths: readonly string[]) {
+    if (paths.length === 0) return;
+    const reqs = paths.map((p): WalkRequest => {
+      const expect = memo.key(p);
+      return expect === undefined ? { path: p, depth: V2_UNIT_DEPTH, inline: V2_UNIT_RULES, key: true } : { path: p, depth: V2_UNIT_DEPTH, inline: V2_UNIT_RULES, key: true, expect };
+    });
+    const all = walker.walk(reqs);
+    // Unused when the memo is turned down for this scan: no rejection left unhandled.
+    all.catch(() => undefined);
+    paths.forEach((p, i) => this.walks.set(p, all.then((rs) => rs[i]!)));
+  }
+
+  /** The walk of `u`'s folder, if it was sent as the plan now asks for it; each is taken once. */
+  take(u: UnitPlan): Promise<WalkResult> | undefined {
+    const p = u.paths[0]!;
+    const w = p.depth === V2_UNIT_DEPTH ? this.walks.get(p.path) : undefined;
+    if (w) this.walks.delete(p.path);
+    return w;
+  }
 }
 
 /**
@@ -1401,6 +1447,7 @@ async function runJobs(
   run: (j: Job, next: Job | undefined) => Promise<void>,
   first: readonly PlannedPath[],
   memo: UnitMemo | null,
+  early: Prefetch | null,
 ): Promise<void> {
   // Results wait in memory until their job runs, so one chunk ahead is all a scan can afford at 1M entries. With
   // a memo nearly every answer is a few bytes ("same"): more chunks go ahead, and the walker, which answers a
@@ -1413,7 +1460,7 @@ async function runJobs(
   const walks: Promise<void>[] = [];
   const send = (k: number): void => {
     const j = jobs[k];
-    if (j && !walks[k]) walks[k] = walkJob(acc, j, k === 0 ? first : [], memo);
+    if (j && !walks[k]) walks[k] = walkJob(acc, j, k === 0 ? first : [], memo, early);
   };
   for (let k = 0; k < jobs.length; k++) {
     for (let a = 0; a <= AHEAD; a++) send(k + a);
@@ -1588,6 +1635,7 @@ async function runProfileJobs(
   first: readonly PlannedPath[],
   deliver: (st: ProfileState, settled: Settled) => void | Promise<void>,
   hooks: { before?(j: Job): void | Promise<void>; after?(j: Job, next: Job | undefined): void | Promise<void> } = {},
+  early: Prefetch | null = null,
 ): Promise<void> {
   await runJobs(
     jobs,
@@ -1613,6 +1661,7 @@ async function runProfileJobs(
     },
     first,
     digester.memo,
+    early,
   );
 }
 
@@ -1708,6 +1757,8 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
       })),
     });
   }
+  // About what the walker measures while this thread plans (more would only wait in memory for their chunk).
+  const early = opts.memo?.first ? new Prefetch(opts.walker, opts.memo, await opts.memo.first(PREFETCH)) : null;
   const { acc, jobs, first, dirs, profiles } = planScan(locations, opts.walker, problems);
   let folders = 0;
   for (const j of jobs) if (j.kind === 'units') for (const u of j.units) if (isDirect(u)) folders++;
@@ -1803,6 +1854,7 @@ export async function scanBuildDirs(locations: readonly BuildDirLocationLike[], 
         if (next?.dir !== j.dir) await endDir(j.dir);
       },
     },
+    memo ? early : null,
   );
   return { workspaceRoot: opts.workspaceRoot ?? null, buildDirs, problems, walker: opts.walker.name };
 }

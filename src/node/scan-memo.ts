@@ -79,10 +79,10 @@ export function memoFileFor(dir: string, scope: readonly string[]): string {
 const isUnit = (p: string): boolean => !p.startsWith('\0');
 
 /**
- * The file, and its digest checked off the main thread; null when there is none or it is not ours. Read at once
- * (a copy from the page cache): read in pieces, it would wait for an event loop that the scan's planning holds.
+ * The file, read at once (a copy from the page cache; read in pieces it would wait for an event loop that the
+ * scan's planning holds), when it is ours; null when there is none or it is another version's.
  */
-async function readMemo(file: string, context: string): Promise<{ b: Buffer; nl1: number } | null | 'damaged'> {
+function readMemo(file: string, context: string): { b: Buffer; nl1: number } | null | 'damaged' {
   let b: Buffer;
   try {
     if (fs.statSync(file).size > MAX_FILE) return null;
@@ -92,13 +92,22 @@ async function readMemo(file: string, context: string): Promise<{ b: Buffer; nl1
   }
   try {
     const nl1 = b.indexOf(10);
-    if (nl1 < 0) throw new Error('no header');
+    if (nl1 < 0) return 'damaged';
     const h = JSON.parse(b.toString('utf8', 0, nl1)) as Partial<Header>;
     if (h.format !== FORMAT || h.context !== context) return null; // Another version's, or other members': unused.
-    const sum = Buffer.from(await webcrypto.subtle.digest('SHA-256', b.subarray(nl1 + 1))).toString('base64');
-    return sum === h.sum && typeof h.entries === 'number' ? { b, nl1 } : 'damaged';
+    return typeof h.sum === 'string' && typeof h.entries === 'number' ? { b, nl1 } : 'damaged';
   } catch {
     return 'damaged';
+  }
+}
+
+/** Whether the bytes after the header are the ones its digest names, checked in the thread pool. */
+async function digestHolds(b: Buffer, nl1: number): Promise<boolean> {
+  try {
+    const h = JSON.parse(b.toString('utf8', 0, nl1)) as Header;
+    return Buffer.from(await webcrypto.subtle.digest('SHA-256', b.subarray(nl1 + 1))).toString('base64') === h.sum;
+  } catch {
+    return false;
   }
 }
 
@@ -106,8 +115,6 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
   const file = opts.dir === null ? null : memoFileFor(opts.dir, opts.scope);
   const context = createHash('sha256').update(opts.context).digest('base64');
   const maxUnits = opts.maxUnits ?? MEMO_MAX_UNITS;
-  // Started now, so that the file is in hand when the scan has planned.
-  const reading = file === null ? Promise.resolve(null) : readMemo(file, context);
   let state: ScanMemoStats['state'] = file === null ? 'off' : 'used';
   let buf: Buffer | null = null;
   const old = new Map<string, Old>();
@@ -118,6 +125,7 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
   let begun = false;
 
   const index = (b: Buffer, nl1: number): void => {
+    state = 'used';
     try {
       const nl2 = b.indexOf(10, nl1 + 1);
       const entries = JSON.parse(b.toString('utf8', nl1 + 1, nl2)) as [string, string, number | null][];
@@ -138,23 +146,43 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
       if (at !== b.length) throw new Error('stray bytes');
       buf = b;
     } catch {
-      // The digest matched: only a file this code did not write fails here.
       old.clear();
       state = 'damaged';
     }
   };
 
+  // Read and indexed now, so that the first walks can go out before the scan plans; the digest, checked
+  // meanwhile off the main thread, decides before any record is used (`begin`).
+  const got = file === null ? null : readMemo(file, context);
+  let verified: Promise<boolean> = Promise.resolve(true);
+  if (got === 'damaged') state = 'damaged';
+  else if (got) {
+    index(got.b, got.nl1);
+    if (buf) verified = digestHolds(got.b, got.nl1);
+  }
+
   return {
+    async first(n: number): Promise<readonly string[]> {
+      const paths: string[] = [];
+      for (const p of old.keys()) {
+        if (paths.length >= n) break;
+        if (isUnit(p)) paths.push(p);
+      }
+      return paths;
+    },
     async begin(folders: number): Promise<boolean> {
       begun = true;
       if (file === null) return false;
-      const got = await reading;
+      if (!(await verified)) {
+        // Keys handed out before this are only expectations: an answer to one of them finds no record.
+        old.clear();
+        buf = null;
+        state = 'damaged';
+      }
       if (folders > maxUnits) {
         state = 'off';
         return false;
       }
-      if (got === 'damaged') state = 'damaged';
-      else if (got) index(got.b, got.nl1);
       return true;
     },
     key: (p: string): string | undefined => old.get(p)?.key,
