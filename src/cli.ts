@@ -232,7 +232,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
         onOutline: (_o: Outline) => {
           outlineAt = performance.now() - tScan;
         },
-        memo: memo ?? undefined,
+        // Only the native walker gives the keys a memo needs.
+        memo: walker.name === 'native' ? (memo ?? undefined) : undefined,
       },
       streamed ?? undefined,
     );

@@ -186,9 +186,20 @@ test('no memo is kept with CARGO_BUILD_DIR_SCAN_CACHE=off, with the Node walker,
   const r = scan(fx.buildDir, cache, { CARGO_BUILD_DIR_SCAN_CACHE: 'off' });
   assert.equal(r.memo, 'off');
   const n = scan(fx.buildDir, cache, { CARGO_BUILD_DIR_WALKER: 'node' });
-  assert.deepStrictEqual(n.memo, { hits: 0, misses: 0 }, 'the Node walker gives no keys');
+  assert.equal(n.memo, 'off', 'the Node walker gives no keys');
   const files = fs.existsSync(path.join(cache, 'cargo-build-dir')) ? fs.readdirSync(path.join(cache, 'cargo-build-dir')) : [];
   assert.deepStrictEqual(files.filter((f) => f.startsWith('scan-memo-')), []);
+
+  // A scan with the Node walker between two native ones leaves the memo as it was.
+  const dir2 = copyOf('v2-node-between', fx.buildDir);
+  const cache2 = path.join(tmp, 'cache-node-between');
+  const v2 = unitsOf(off(dir2)).filter((u) => u.layout === 'v2').length;
+  scan(dir2, cache2);
+  const file2 = memoFileFor(path.join(cache2, 'cargo-build-dir'), [dir2]);
+  const before = fs.readFileSync(file2);
+  scan(dir2, cache2, { CARGO_BUILD_DIR_WALKER: 'node' });
+  assert.ok(fs.readFileSync(file2).equals(before));
+  assert.deepStrictEqual(scan(dir2, cache2).memo, { hits: v2, misses: 0 });
 
   // Above the limit the store says no, and drops the file a smaller past left.
   const dir = path.join(tmp, 'limit-store');

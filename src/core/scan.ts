@@ -1413,8 +1413,10 @@ function walkJob(acc: Accountant, j: Job, first: readonly PlannedPath[], memo: U
  */
 class Prefetch {
   private readonly walks = new Map<string, Promise<WalkResult>>();
+  readonly sent: number;
 
   constructor(walker: Walker, memo: UnitMemo, paths: readonly string[]) {
+    this.sent = paths.length;
     if (paths.length === 0) return;
     const reqs = paths.map((p): WalkRequest => {
       const expect = memo.key(p);
@@ -1450,9 +1452,10 @@ async function runJobs(
   early: Prefetch | null,
 ): Promise<void> {
   // Results wait in memory until their job runs, so one chunk ahead is all a scan can afford at 1M entries. With
-  // a memo nearly every answer is a few bytes ("same"): more chunks go ahead, and the walker, which answers a
-  // batch only once all of it is done, always has the next one queued instead of waiting on its slowest unit.
-  const AHEAD = memo ? 4 : 1;
+  // a memo that knew units nearly every answer is a few bytes ("same"): more chunks go ahead, and the walker,
+  // which answers a batch only once all of it is done, always has the next one queued instead of waiting on its
+  // slowest unit.
+  const AHEAD = memo && early && early.sent > 0 ? 4 : 1;
   if (jobs.length === 0) {
     if (first.length) await acc.walk(first);
     return;

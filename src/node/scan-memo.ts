@@ -64,10 +64,11 @@ interface Old {
   parsed?: unknown;
 }
 
+/** An entry this scan made, already in the file's bytes: kept as objects, a streamed scan's units would stay alive. */
 interface Made {
   readonly key: string;
-  readonly record: unknown;
-  readonly blob: string | undefined;
+  readonly line: Buffer;
+  readonly blob: Buffer | null;
 }
 
 export function memoFileFor(dir: string, scope: readonly string[]): string {
@@ -201,7 +202,7 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
     },
     put(p: string, key: string, record: unknown, blob?: string): void {
       if (isUnit(p)) misses++;
-      next.set(p, { key, record, blob });
+      next.set(p, { key, line: Buffer.from(JSON.stringify(record) + '\n'), blob: blob === undefined ? null : Buffer.from(blob) });
     },
     save(): void {
       if (file === null || !begun) return;
@@ -210,6 +211,8 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
         fs.rmSync(file, { force: true });
         return;
       }
+      // A scan that kept and made nothing could not tell (a walker without keys): what the file says still holds.
+      if (next.size === 0) return;
       // Nothing new and nothing gone: the file already says all of it; its time says it is still in use.
       if (state !== 'damaged' && next.size === old.size && [...next.values()].every((e) => 'start' in e)) {
         try {
@@ -224,17 +227,25 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
       const parts: Buffer[] = [];
       const entries: [string, string, number | null][] = [];
       for (const [p, e] of next) {
-        const blob = 'start' in e ? e.blob : e.blob === undefined ? null : Buffer.from(e.blob);
-        entries.push([p, e.key, blob === null ? null : blob.length]);
-        parts.push('start' in e ? buf!.subarray(e.start, e.end + 1) : Buffer.from(JSON.stringify(e.record) + '\n'));
-        if (blob !== null) parts.push(blob, NL);
+        entries.push([p, e.key, e.blob === null ? null : e.blob.length]);
+        parts.push('start' in e ? buf!.subarray(e.start, e.end + 1) : e.line);
+        if (e.blob !== null) parts.push(e.blob, NL);
       }
-      const body = Buffer.concat([Buffer.from(JSON.stringify(entries) + '\n'), ...parts]);
-      const header: Header = { format: FORMAT, context, entries: entries.length, sum: createHash('sha256').update(body).digest('base64') };
+      // Hashed and written piece by piece: a copy of the whole would be the largest thing the scan ever held.
+      parts.unshift(Buffer.from(JSON.stringify(entries) + '\n'));
+      const h = createHash('sha256');
+      for (const part of parts) h.update(part);
+      const header: Header = { format: FORMAT, context, entries: entries.length, sum: h.digest('base64') };
+      parts.unshift(Buffer.from(JSON.stringify(header) + '\n'));
       const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
       try {
         fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(tmp, Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), body]), { flag: 'wx' });
+        const fd = fs.openSync(tmp, 'wx');
+        try {
+          writeAll(fd, parts);
+        } finally {
+          fs.closeSync(fd);
+        }
         fs.renameSync(tmp, file);
       } catch {
         // A folder we cannot write to: the next run decodes again.
@@ -243,7 +254,7 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
       }
       removeUnused(path.dirname(file));
     },
-    stats: () => ({ hits, misses, state }),
+    stats: () => ({ hits, misses, state: begun ? state : 'off' }),
   };
 }
 
@@ -263,6 +274,23 @@ function removeUnused(dir: string): void {
       if (now - fs.statSync(p).mtimeMs > (f.endsWith('.tmp') ? UNUSED_MS / 30 : UNUSED_MS)) fs.rmSync(p, { force: true });
     } catch {
       // Gone already: another scan cleaned up first.
+    }
+  }
+}
+
+/** Writes every piece, in order, a thousand at a time (writev takes at most IOV_MAX of them). */
+function writeAll(fd: number, parts: readonly Buffer[]): void {
+  for (let i = 0; i < parts.length; i += 1024) {
+    let batch = parts.slice(i, i + 1024);
+    let left = batch.reduce((n, b) => n + b.length, 0);
+    while (left > 0) {
+      const n = fs.writevSync(fd, batch);
+      left -= n;
+      if (left === 0) break;
+      // A short write: go on from where it stopped.
+      let skip = n;
+      while (skip >= batch[0]!.length) skip -= batch.shift()!.length;
+      batch = [batch[0]!.subarray(skip), ...batch.slice(1)];
     }
   }
 }
