@@ -60,6 +60,19 @@ const SCAN = ['--json', '--no-stale'];
 const scan = (tree, extra = [], env = {}) => timed(process.execPath, [cli, 'scan', tree, ...SCAN, ...extra], env);
 const scanWithStale = (tree) => timed(process.execPath, [cli, 'scan', tree, '--json']);
 
+// A scan with an empty cache folder of its own (the walker named, since none is built there): the memo is written.
+function firstScan(tree) {
+  const w = spawnSync(process.execPath, [cli, 'walker'], { encoding: 'utf8' });
+  const bin = /^native (.+)$/m.exec(w.stdout ?? '')?.[1];
+  if (!bin) return null;
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cbd-bench-first-'));
+  try {
+    return scan(tree, [], { XDG_CACHE_HOME: home, CARGO_BUILD_DIR_WALKER: bin });
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
 // Peak RSS of the whole scan. GNU time reports the largest process of the tree (Node or the native helper);
 // without it only Node's own peak is known, read by a preload at exit.
 function peakRss(tree) {
@@ -223,6 +236,8 @@ async function main() {
       row.cold = median(colds.map((r) => r.ms));
       row.coldCpu = cpuOf(colds);
       console.log(`the same with CARGO_BUILD_DIR_SCAN_CACHE=off (every unit decoded): median ${fmtMs(row.cold)} (${colds.map((r) => fmtMs(r.ms)).join(', ')}), ${fmtX(row.cold / row.du)} du; CPU ${fmtMs(row.coldCpu)}`);
+      const first = firstScan(tree.dir);
+      if (first) console.log(`a first scan, which decodes every unit and writes the memo (once, for information): ${fmtMs(first.ms)} (${fmtX(first.ms / row.du)} du), CPU ${fmtMs(first.cpuMs)}, peak RSS ${fmtMB(first.rssKb)}`);
       // On the small real tree the in-process time is itself a target, and a single run is noisy.
       row.stats = stats(tree.dir, tree.real ? runs : 1);
       console.log(`scan --stats: ${row.stats ? JSON.stringify(row.stats) : 'no stats line on stderr'}`);
