@@ -2,7 +2,7 @@
 // each v2 unit whose folder the native walker finds unchanged. Proven on copies of real cargo build dirs, through
 // the command line as users run it, against the same scan with the memo off: the output must not tell them apart.
 
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -43,6 +43,14 @@ function scan(dir: string, cache: string, env: NodeJS.ProcessEnv = {}, args = ['
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, memo: stats.unitMemo };
 }
 
+/** A scan of `buildDir` in this process with a memo stored in `dir`, saved as the command line saves it. */
+async function scanInProcess(walker: NativeWalker, buildDir: string, dir: string, context: string, maxUnits?: number): Promise<ReturnType<typeof openScanMemo>> {
+  const memo = openScanMemo({ dir, scope: [buildDir], context, maxUnits });
+  await scanBuildDirs([{ path: buildDir, role: 'both', discovery: 'given path' }], { walker, memo });
+  memo.save();
+  return memo;
+}
+
 const off = (dir: string, args?: string[]): string => scan(dir, path.join(tmp, 'unused'), { CARGO_BUILD_DIR_SCAN_CACHE: 'off' }, args).stdout;
 
 interface JsonUnit {
@@ -62,13 +70,22 @@ function copyOf(name: string, buildDir: string): string {
   return dir;
 }
 
-test('a second scan reuses every v2 unit, and its JSON is the JSON of a scan without the memo', (t) => {
-  const fx = fixtureOrSkip(t, 'v2');
-  if (!fx) return;
-  const dir = copyOf('v2', fx.buildDir);
-  const cache = path.join(tmp, 'cache-v2');
+/**
+ * A copy of a fixture's build dir with a cache folder of its own, what a scan without the memo prints, and how
+ * many v2 units it has; null when the fixture was skipped.
+ */
+function copied(t: TestContext, fixture: 'v2' | 'mixed', name: string): { dir: string; cache: string; expected: string; v2: number } | null {
+  const fx = fixtureOrSkip(t, fixture);
+  if (!fx) return null;
+  const dir = copyOf(name, fx.buildDir);
   const expected = off(dir);
-  const v2 = unitsOf(expected).filter((u) => u.layout === 'v2').length;
+  return { dir, cache: path.join(tmp, `cache-${name}`), expected, v2: unitsOf(expected).filter((u) => u.layout === 'v2').length };
+}
+
+test('a second scan reuses every v2 unit, and its JSON is the JSON of a scan without the memo', (t) => {
+  const c = copied(t, 'v2', 'v2');
+  if (!c) return;
+  const { dir, cache, expected, v2 } = c;
   assert.ok(v2 > 5, `a real v2 build has units (${v2})`);
 
   const first = scan(dir, cache);
@@ -108,11 +125,9 @@ test('a second scan reuses every v2 unit, and its JSON is the JSON of a scan wit
 });
 
 test('scans that keep their model (the human summary, JSON with the stale analysis) reuse units too', (t) => {
-  const fx = fixtureOrSkip(t, 'v2');
-  if (!fx) return;
-  const dir = copyOf('v2-kept', fx.buildDir);
-  const cache = path.join(tmp, 'cache-kept');
-  const v2 = unitsOf(off(dir)).filter((u) => u.layout === 'v2').length;
+  const c = copied(t, 'v2', 'v2-kept');
+  if (!c) return;
+  const { dir, cache, v2 } = c;
   // A streamed scan first: the package texts it keeps stay in the memo through scans that do not render.
   scan(dir, cache);
   const file = memoFileFor(path.join(cache, 'cargo-build-dir'), [dir]);
@@ -131,13 +146,10 @@ test('scans that keep their model (the human summary, JSON with the stale analys
 });
 
 test('a mixed build dir: legacy units are always decoded, v2 units reused, the JSON unchanged', (t) => {
-  const fx = fixtureOrSkip(t, 'mixed');
-  if (!fx) return;
-  const dir = copyOf('mixed', fx.buildDir);
-  const cache = path.join(tmp, 'cache-mixed');
-  const expected = off(dir);
+  const c = copied(t, 'mixed', 'mixed');
+  if (!c) return;
+  const { dir, cache, expected, v2 } = c;
   const units = unitsOf(expected);
-  const v2 = units.filter((u) => u.layout === 'v2').length;
   assert.ok(v2 > 0 && units.length > v2, 'both layouts');
   scan(dir, cache);
   const second = scan(dir, cache);
@@ -146,12 +158,9 @@ test('a mixed build dir: legacy units are always decoded, v2 units reused, the J
 });
 
 test('a damaged or truncated memo file costs time, never a wrong or failed scan', (t) => {
-  const fx = fixtureOrSkip(t, 'v2');
-  if (!fx) return;
-  const dir = copyOf('v2-damaged', fx.buildDir);
-  const cache = path.join(tmp, 'cache-damaged');
-  const expected = off(dir);
-  const v2 = unitsOf(expected).filter((u) => u.layout === 'v2').length;
+  const c = copied(t, 'v2', 'v2-damaged');
+  if (!c) return;
+  const { dir, cache, expected, v2 } = c;
   scan(dir, cache);
   const file = memoFileFor(path.join(cache, 'cargo-build-dir'), [dir]);
   const good = fs.readFileSync(file);
@@ -191,9 +200,7 @@ test('no memo is kept with CARGO_BUILD_DIR_SCAN_CACHE=off, with the Node walker,
   assert.deepStrictEqual(files.filter((f) => f.startsWith('scan-memo-')), []);
 
   // A scan with the Node walker between two native ones leaves the memo as it was.
-  const dir2 = copyOf('v2-node-between', fx.buildDir);
-  const cache2 = path.join(tmp, 'cache-node-between');
-  const v2 = unitsOf(off(dir2)).filter((u) => u.layout === 'v2').length;
+  const { dir: dir2, cache: cache2, v2 } = copied(t, 'v2', 'v2-node-between')!;
   scan(dir2, cache2);
   const file2 = memoFileFor(path.join(cache2, 'cargo-build-dir'), [dir2]);
   const before = fs.readFileSync(file2);
@@ -203,24 +210,16 @@ test('no memo is kept with CARGO_BUILD_DIR_SCAN_CACHE=off, with the Node walker,
 
   // Above the limit the store says no, and drops the file a smaller past left.
   const dir = path.join(tmp, 'limit-store');
-  const loc = [{ path: fx.buildDir, role: 'both' as const, discovery: 'given path' as const }];
   const walker = new NativeWalker(binary);
   try {
-    const big = openScanMemo({ dir, scope: [fx.buildDir], context: 'test' });
-    await scanBuildDirs(loc, { walker, memo: big });
-    big.save();
+    await scanInProcess(walker, fx.buildDir, dir, 'test');
     assert.ok(fs.existsSync(memoFileFor(dir, [fx.buildDir])));
-    const small = openScanMemo({ dir, scope: [fx.buildDir], context: 'test', maxUnits: 1 });
-    await scanBuildDirs(loc, { walker, memo: small });
-    small.save();
+    const small = await scanInProcess(walker, fx.buildDir, dir, 'test', 1);
     assert.equal(small.stats().state, 'off');
     assert.ok(!fs.existsSync(memoFileFor(dir, [fx.buildDir])));
     // Another context (another code version, other members): nothing reused.
-    const first = openScanMemo({ dir, scope: [fx.buildDir], context: 'one' });
-    await scanBuildDirs(loc, { walker, memo: first });
-    first.save();
-    const other = openScanMemo({ dir, scope: [fx.buildDir], context: 'two' });
-    await scanBuildDirs(loc, { walker, memo: other });
+    await scanInProcess(walker, fx.buildDir, dir, 'one');
+    const other = await scanInProcess(walker, fx.buildDir, dir, 'two');
     assert.equal(other.stats().hits, 0);
     assert.ok(other.stats().misses > 0);
   } finally {
@@ -243,20 +242,15 @@ test('memos of build dirs nobody scans any more are removed after a month; a mem
   for (const f of [stale, deadTmp, foreign]) fs.utimesSync(f, past, past);
   fs.utimesSync(recentTmp, Date.now() / 1000 - 3600, Date.now() / 1000 - 3600);
 
-  const loc = [{ path: fx.buildDir, role: 'both' as const, discovery: 'given path' as const }];
   const walker = new NativeWalker(binary);
   try {
-    const first = openScanMemo({ dir, scope: [fx.buildDir], context: 'cleanup' });
-    await scanBuildDirs(loc, { walker, memo: first });
-    first.save();
+    await scanInProcess(walker, fx.buildDir, dir, 'cleanup');
     assert.deepStrictEqual(fs.readdirSync(dir).sort(), [path.basename(memoFileFor(dir, [fx.buildDir])), 'notes.json', path.basename(recentTmp)].sort());
 
     // Unchanged, the memo is not written again, but its time says it is in use.
     const mine = memoFileFor(dir, [fx.buildDir]);
     fs.utimesSync(mine, past, past);
-    const second = openScanMemo({ dir, scope: [fx.buildDir], context: 'cleanup' });
-    await scanBuildDirs(loc, { walker, memo: second });
-    second.save();
+    const second = await scanInProcess(walker, fx.buildDir, dir, 'cleanup');
     assert.ok(second.stats().hits > 0 && second.stats().misses === 0);
     assert.ok(Date.now() - fs.statSync(mine).mtimeMs < 3600_000, 'touched');
   } finally {
