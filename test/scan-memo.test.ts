@@ -12,6 +12,7 @@ import { fixtureOrSkip, REPO_ROOT } from './helpers/fixtures';
 import { findNativeWalker, NativeWalker } from '../src/node/native';
 import { memoFileFor, openScanMemo } from '../src/node/scan-memo';
 import { scanBuildDirs } from '../src/core/scan';
+import { newestChange, pastRacyWindow } from './helpers/racy';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 let tmp = '';
@@ -72,18 +73,28 @@ function copyOf(name: string, buildDir: string): string {
 
 /**
  * A copy of a fixture's build dir with a cache folder of its own, what a scan without the memo prints, and how
- * many v2 units it has; null when the fixture was skipped.
+ * many v2 units it has; null when the fixture was skipped. Settles once the copy's files are past the walker's
+ * racy window: until then no walk of them has a key, and nothing could be reused.
  */
-function copied(t: TestContext, fixture: 'v2' | 'mixed', name: string): { dir: string; cache: string; expected: string; v2: number } | null {
+async function copied(t: TestContext, fixture: 'v2' | 'mixed', name: string): Promise<{ dir: string; cache: string; expected: string; v2: number } | null> {
   const fx = fixtureOrSkip(t, fixture);
   if (!fx) return null;
   const dir = copyOf(name, fx.buildDir);
+  const copiedAt = Date.now();
   const expected = off(dir);
+  await pastRacyWindow(copiedAt);
   return { dir, cache: path.join(tmp, `cache-${name}`), expected, v2: unitsOf(expected).filter((u) => u.layout === 'v2').length };
 }
 
-test('a second scan reuses every v2 unit, and its JSON is the JSON of a scan without the memo', (t) => {
-  const c = copied(t, 'v2', 'v2');
+/** A fixture as cargo left it, once its newest change is past the walker's racy window. */
+async function settled(t: TestContext, fixture: 'v2'): Promise<ReturnType<typeof fixtureOrSkip>> {
+  const fx = fixtureOrSkip(t, fixture);
+  if (fx) await pastRacyWindow(newestChange(fx.buildDir));
+  return fx;
+}
+
+test('a second scan reuses every v2 unit, and its JSON is the JSON of a scan without the memo', async (t) => {
+  const c = await copied(t, 'v2', 'v2');
   if (!c) return;
   const { dir, cache, expected, v2 } = c;
   assert.ok(v2 > 5, `a real v2 build has units (${v2})`);
@@ -110,6 +121,8 @@ test('a second scan reuses every v2 unit, and its JSON is the JSON of a scan wit
   const other = text[digit] === '1' ? '2' : '1';
   fs.writeFileSync(json, text.slice(0, digit) + other + text.slice(digit + 1));
   execFileSync('touch', ['-r', ref, json]);
+  // Past the racy window (a unit changed a moment ago is decoded and not kept), so that only its ctime can tell.
+  await pastRacyWindow(Date.now());
   const changed = off(dir);
   assert.notEqual(changed, expected);
   const third = scan(dir, cache);
@@ -124,8 +137,8 @@ test('a second scan reuses every v2 unit, and its JSON is the JSON of a scan wit
   assert.equal(removed.stdout, off(dir));
 });
 
-test('scans that keep their model (the human summary, JSON with the stale analysis) reuse units too', (t) => {
-  const c = copied(t, 'v2', 'v2-kept');
+test('scans that keep their model (the human summary, JSON with the stale analysis) reuse units too', async (t) => {
+  const c = await copied(t, 'v2', 'v2-kept');
   if (!c) return;
   const { dir, cache, v2 } = c;
   // A streamed scan first: the package texts it keeps stay in the memo through scans that do not render.
@@ -145,8 +158,8 @@ test('scans that keep their model (the human summary, JSON with the stale analys
   assert.ok(fs.readFileSync(file).equals(streamed), 'the memo is the one the streamed scan wrote');
 });
 
-test('a mixed build dir: legacy units are always decoded, v2 units reused, the JSON unchanged', (t) => {
-  const c = copied(t, 'mixed', 'mixed');
+test('a mixed build dir: legacy units are always decoded, v2 units reused, the JSON unchanged', async (t) => {
+  const c = await copied(t, 'mixed', 'mixed');
   if (!c) return;
   const { dir, cache, expected, v2 } = c;
   const units = unitsOf(expected);
@@ -157,8 +170,8 @@ test('a mixed build dir: legacy units are always decoded, v2 units reused, the J
   assert.equal(second.stdout, expected);
 });
 
-test('a damaged or truncated memo file costs time, never a wrong or failed scan', (t) => {
-  const c = copied(t, 'v2', 'v2-damaged');
+test('a damaged or truncated memo file costs time, never a wrong or failed scan', async (t) => {
+  const c = await copied(t, 'v2', 'v2-damaged');
   if (!c) return;
   const { dir, cache, expected, v2 } = c;
   scan(dir, cache);
@@ -189,7 +202,7 @@ test('a damaged or truncated memo file costs time, never a wrong or failed scan'
 });
 
 test('no memo is kept with CARGO_BUILD_DIR_SCAN_CACHE=off, with the Node walker, or above the unit limit', async (t) => {
-  const fx = fixtureOrSkip(t, 'v2');
+  const fx = await settled(t, 'v2');
   if (!fx) return;
   const cache = path.join(tmp, 'cache-none');
   const r = scan(fx.buildDir, cache, { CARGO_BUILD_DIR_SCAN_CACHE: 'off' });
@@ -200,7 +213,7 @@ test('no memo is kept with CARGO_BUILD_DIR_SCAN_CACHE=off, with the Node walker,
   assert.deepStrictEqual(files.filter((f) => f.startsWith('scan-memo-')), []);
 
   // A scan with the Node walker between two native ones leaves the memo as it was.
-  const { dir: dir2, cache: cache2, v2 } = copied(t, 'v2', 'v2-node-between')!;
+  const { dir: dir2, cache: cache2, v2 } = (await copied(t, 'v2', 'v2-node-between'))!;
   scan(dir2, cache2);
   const file2 = memoFileFor(path.join(cache2, 'cargo-build-dir'), [dir2]);
   const before = fs.readFileSync(file2);
@@ -228,7 +241,7 @@ test('no memo is kept with CARGO_BUILD_DIR_SCAN_CACHE=off, with the Node walker,
 });
 
 test('memos of build dirs nobody scans any more are removed after a month; a memo in use is not', async (t) => {
-  const fx = fixtureOrSkip(t, 'v2');
+  const fx = await settled(t, 'v2');
   if (!fx) return;
   const dir = path.join(tmp, 'cleanup-store');
   fs.mkdirSync(dir, { recursive: true });

@@ -12,6 +12,7 @@ import { globMatch, type InlineRule, type ReadRequest, type WalkRequest, type Wa
 import { NodeWalker } from '../src/core/nodewalk';
 import { NativeWalker, NativeWalkerError, findNativeWalker } from '../src/node/native';
 import { createWalker } from '../src/node/walker';
+import { pastRacyWindow } from './helpers/racy';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cacheDir = path.join(repo, '.cache', 'walker');
@@ -599,6 +600,11 @@ describe('keyed walks (native)', () => {
     fs.utimesSync(note, 1_700_000_000, 1_700_000_000);
     write(path.join(dir, 'sub', 'deep.bin'), Buffer.alloc(300, 1));
     const req: WalkRequest = { path: dir, depth: 1, inline: RULES, key: true };
+    // Just written, the file it would read is racy: no key, so nothing a later walk could wrongly call "same".
+    const [racy] = await native.walk([req]);
+    assert.equal(racy!.key, undefined, 'no key for a folder whose inline file changed a moment ago');
+    assert.equal(racy!.inline?.[0]?.content.ok && racy!.inline[0].content.data.toString(), 'alpha');
+    await pastRacyWindow(Date.now());
     const [first] = await native.walk([req]);
     assert.ok(first!.key, 'a keyed walk has a key');
     assert.ok(!first!.same);
@@ -621,6 +627,8 @@ describe('keyed walks (native)', () => {
     fs.writeFileSync(note, 'omega');
     fs.utimesSync(note, 1_700_000_000, 1_700_000_000);
     assert.deepStrictEqual([fs.statSync(note).mtimeMs, fs.statSync(note).size, fs.statSync(note).ino], [st.mtimeMs, st.size, st.ino]);
+    // Past the racy window, so that only the ctime in the stamp can tell.
+    await pastRacyWindow(Date.now());
     const [edited] = await native.walk([{ ...req, expect: first!.key }]);
     assert.ok(!edited!.same, 'a rewritten inline file is a change');
     assert.notEqual(edited!.key, first!.key);

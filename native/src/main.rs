@@ -44,7 +44,9 @@
 //! nothing changed. Its stamp is a 128-bit FNV-1a of the request's depth and rules, of the entries, links and
 //! errors sections, and, for each file an inline rule picks, of its rel, rule, device, inode, size and ctime
 //! (which stands for its content: every write moves it and it cannot be set back). Where ctime and inode are
-//! unknown (not Unix) the stamp is zeros and the answer is always a full one.
+//! unknown (not Unix) the stamp is zeros and the answer is always a full one. So it is when such a file changed
+//! in the last two seconds ("racy", as git says): file times come from a coarse clock, so a same-size write
+//! right after the read could leave (size, ctime) as they were, and the stamp would vouch for the old content.
 //!
 //! Options: `--version` prints the version and protocol and exits; `--threads N` sets the pool size
 //! (default: available parallelism, at most 8).
@@ -717,6 +719,20 @@ fn stamp_of(depth: i32, rules: &[Rule], o: &Out) -> [u8; 16] {
     h.0.to_le_bytes()
 }
 
+/// How recent a change to an inline file must be for its stamp to be withheld (see the header), in nanoseconds:
+/// far above the granularity of file times (a clock tick), and above small clock differences with a file server.
+const RACY_NS: i128 = 2_000_000_000;
+
+/// Whether a file an inline rule picks changed so recently that (size, ctime) may not pin what is read.
+fn racy(o: &Out) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(i128::MAX, |d| d.as_nanos() as i128);
+    o.pend
+        .iter()
+        .any(|p| i128::from(p.info.ctime.0) * 1_000_000_000 + i128::from(p.info.ctime.1) > now - RACY_NS)
+}
+
 fn walk_request(pool: &Pool, path: &Path, depth: i32, rules: &Arc<[Rule]>) -> Out {
     let mut out = Out::default();
     let md = match fs::symlink_metadata(path) {
@@ -1089,7 +1105,7 @@ impl Pool {
             } => {
                 let mut o = walk_request(self, path, *depth, rules);
                 if *keyed {
-                    let stamp = if STAMPS {
+                    let stamp = if STAMPS && !racy(&o) {
                         stamp_of(*depth, rules, &o)
                     } else {
                         [0; 16]
