@@ -13,7 +13,7 @@ import { formatBytes, formatAge, unitLabel } from './core/format';
 import type { ScanResult, Unit } from './core/model';
 import { readUnitDetails } from './core/inspect';
 import { renderDetails } from './core/render';
-import { enclosingBuildDir } from './core/layout';
+import { enclosingBuildDir, traceListings } from './core/layout';
 import { unitToJson } from './core/json';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,6 +29,7 @@ import type { CodeCacheState } from './node/code-cache';
 import { COMMANDS } from './cli-commands';
 import { defaultCacheDir } from './node/cache-dir';
 import { openScanMemo, type ScanMemoStore } from './node/scan-memo';
+import { openScanReplay, ReplayWalker, type ScanReplayStore } from './node/scan-replay';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -211,17 +212,52 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   if (parsed.walker === 'node') process.env.CARGO_BUILD_DIR_WALKER = 'node';
   // Opened first: its file is checked while the walker starts.
   const memo = scanMemo(located.dirs.buildDirs, located.dirs.members, launch);
-  const walker = await createWalker({ build: true, log: (l) => err.write(l + '\n') });
+  const native = await createWalker({ build: true, log: (l) => err.write(l + '\n') });
   let outlineAt = 0;
   let result: ScanResult;
   let analysis: Staleness | null = null;
   const inputs = parsed.json && !parsed.noStale ? staleInputs(located, !parsed.noCargo) : null;
   const workspaceRoot = located.kind === 'workspace' ? located.dirs.workspaceRoot : null;
+  // A streamed scan of build dirs small enough to have a unit memo may be replayed whole (src/node/scan-replay.ts).
+  const replay = parsed.json && parsed.noStale && memo?.held() && native.name === 'native' ? scanReplay(located, launch) : null;
+  const walker = replay ? new ReplayWalker(native) : native;
+  const tScan = performance.now();
+  const scanStartedAt = Date.now();
+  if (replay?.probes && walker instanceof ReplayWalker) {
+    const [same, output] = await Promise.all([walker.probe(replay.probes), replay.output()]);
+    if (same && output) {
+      await writeText(out, output);
+      out.write('\n');
+      replay.touch();
+      memo?.touch();
+      if (parsed.stats) {
+        const stats = { locateMs: round(tLocated - t0), outlineMs: 0, scanMs: round(performance.now() - tScan), walker: walker.name, codeCache: launch.codeCache ?? 'off' };
+        err.write(JSON.stringify({ ...stats, unitMemo: 'replayed', scanReplay: 'hit' }) + '\n');
+      }
+      walker.close();
+      await walker.ended();
+      return EXIT.ok;
+    }
+  }
+  // What the scan writes, kept for the next one while the scan can still be replayed.
+  let captured: Buffer[] | null = replay ? [] : null;
+  let capturedBytes = 0;
+  const listed: string[] = [];
   // Measuring only, the JSON is written while the scan runs and the scan keeps no unit: memory stays flat at
   // any size. The stale analysis needs every unit at once, so with it the model is built first.
-  const streamed = parsed.json && parsed.noStale ? new ScanJsonWriter((t) => writeText(out, t)) : null;
+  const streamed =
+    parsed.json && parsed.noStale
+      ? new ScanJsonWriter((t) => {
+          if (captured && walker instanceof ReplayWalker && walker.keepable && capturedBytes < MAX_CAPTURE) {
+            const b = typeof t === 'string' ? Buffer.from(t) : Buffer.from(t.buffer, t.byteOffset, t.byteLength);
+            captured.push(b);
+            capturedBytes += b.length;
+          } else captured = null;
+          return writeText(out, t);
+        })
+      : null;
+  if (replay) traceListings(listed);
   try {
-    const tScan = performance.now();
     streamed?.start({ workspaceRoot, walker: walker.name }, TOOL);
     result = await scanBuildDirs(
       located.dirs.buildDirs,
@@ -238,12 +274,19 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
       streamed ?? undefined,
     );
     await streamed?.end(result.problems);
+    traceListings(null);
     const tDone = performance.now();
     memo?.save();
+    // Kept only when the scan met no problem: a folder unreadable this time may be readable next time with
+    // nothing else changed (its mode is in no key).
+    if (replay && captured && walker instanceof ReplayWalker && result.problems.length === 0 && memo?.stats().state === 'used') {
+      const probes = await walker.probes(listed, scanStartedAt);
+      if (probes) replay.save(probes, captured);
+    }
     if (parsed.stats) {
       const m = memo?.stats();
       const stats = { locateMs: round(tLocated - t0), outlineMs: round(outlineAt), scanMs: round(tDone - tScan), walker: walker.name, codeCache: launch.codeCache ?? 'off' };
-      err.write(JSON.stringify({ ...stats, unitMemo: m ? (m.state === 'used' ? { hits: m.hits, misses: m.misses } : m.state) : 'off' }) + '\n');
+      err.write(JSON.stringify({ ...stats, unitMemo: m ? (m.state === 'used' ? { hits: m.hits, misses: m.misses } : m.state) : 'off', scanReplay: replay ? (replay.probes ? 'miss' : 'none') : 'off' }) + '\n');
     }
     // The JSON contract carries each unit's stale reasons; the human tree stays a measurement.
     if (inputs) analysis = await analyze(result, located, walker, inputs, null);
@@ -617,6 +660,23 @@ async function runPlan(plan: CleanPlan, a: Args, out: NodeJS.WritableStream, err
  * The store of decoded units kept between runs (src/node/scan-memo.ts), for a run of the bundle (whose identity
  * says which code made the records); none with CARGO_BUILD_DIR_SCAN_CACHE=off.
  */
+/** Above this much output a scan is not kept for replay (it belongs to a build dir beyond the memo's limit). */
+const MAX_CAPTURE = 32 << 20;
+
+function scanReplay(located: Exclude<Located, { kind: 'error' }>, launch: LaunchInfo): ScanReplayStore | null {
+  try {
+    const d = located.dirs;
+    return openScanReplay({
+      dir: defaultCacheDir(),
+      scope: d.buildDirs.map((b) => path.resolve(b.path)),
+      context: JSON.stringify({ code: launch.codeId, members: d.members ?? [] }),
+      inputs: JSON.stringify({ buildDirs: d.buildDirs, workspaceRoot: located.kind === 'workspace' ? d.workspaceRoot : null }),
+    });
+  } catch {
+    return null;
+  }
+}
+
 function scanMemo(buildDirs: readonly { readonly path: string }[], members: unknown, launch: LaunchInfo): ScanMemoStore | null {
   if (launch.codeId === undefined || process.env.CARGO_BUILD_DIR_SCAN_CACHE === 'off') return null;
   let dir: string | null;

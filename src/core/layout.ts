@@ -83,7 +83,20 @@ interface Dirent {
 
 type Problems = { path: string; message: string }[];
 
+/** Where `list` notes the folders it reads, while a scan that must later tell whether any changed is running. */
+let listedInto: string[] | null = null;
+
+/**
+ * Starts (given a list) or stops (null) noting every folder the layout pass lists or lstats, so that a scan can
+ * later ask the walker whether any of them changed (src/node/scan-replay.ts). A process runs one such scan at a
+ * time: the command line does.
+ */
+export function traceListings(into: string[] | null): void {
+  listedInto = into;
+}
+
 function list(dir: string, problems: Problems): Dirent[] | null {
+  listedInto?.push(dir);
   try {
     return fs
       .readdirSync(dir, { withFileTypes: true })
@@ -448,6 +461,7 @@ export function planPackages(profileDir: string, name: string, platform: string 
 export function planBuildDir(dir: string, role: 'build-dir' | 'target-dir' | 'both'): BuildDirPlan {
   const problems: Problems = [];
   let st: fs.Stats;
+  listedInto?.push(dir);
   try {
     st = fs.lstatSync(dir);
   } catch (e) {

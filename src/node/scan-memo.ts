@@ -22,7 +22,7 @@ const MAX_FILE = 256 << 20;
 const FORMAT = 3;
 /** Memos of build dirs nobody scanned for this long are removed (the next scan there only decodes again). */
 const UNUSED_MS = 30 * 24 * 3600 * 1000;
-const NAME = /^scan-memo-[0-9a-f]{16}\.json(\.[0-9a-f]{12}\.tmp)?$/;
+const NAME = /^scan-(?:memo|replay)-[0-9a-f]{16}\.json(\.[0-9a-f]{12}\.tmp)?$/;
 
 export interface ScanMemoStats {
   /** Unit folders kept as they were, and unit folders decoded (and kept for the next run). */
@@ -35,6 +35,10 @@ export interface ScanMemoStats {
 export interface ScanMemoStore extends UnitMemo {
   /** Writes what this scan kept and made, replacing the file; entries this scan did not touch are dropped. */
   save(): void;
+  /** Whether the file held entries: the last scan of these build dirs was small enough to keep a memo. */
+  held(): boolean;
+  /** Says the file is still in use, without a scan (one replayed whole, src/node/scan-replay.ts). */
+  touch(): void;
   stats(): ScanMemoStats;
 }
 
@@ -255,6 +259,16 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
       removeUnused(path.dirname(file));
     },
     stats: () => ({ hits, misses, state: begun ? state : 'off' }),
+    held: () => old.size > 0,
+    touch(): void {
+      if (file === null || old.size === 0) return;
+      try {
+        const now = new Date();
+        fs.utimesSync(file, now, now);
+      } catch {
+        // Read-only: it stays as it is.
+      }
+    },
   };
 }
 
@@ -279,7 +293,7 @@ function removeUnused(dir: string): void {
 }
 
 /** Writes every piece, in order, a thousand at a time (writev takes at most IOV_MAX of them). */
-function writeAll(fd: number, parts: readonly Buffer[]): void {
+export function writeAll(fd: number, parts: readonly Buffer[]): void {
   for (let i = 0; i < parts.length; i += 1024) {
     let batch = parts.slice(i, i + 1024);
     let left = batch.reduce((n, b) => n + b.length, 0);

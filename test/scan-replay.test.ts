@@ -1,0 +1,172 @@
+// Whole-scan replay (src/node/scan-replay.ts): a streamed scan whose every walk answers "same", and whose listed
+// folders kept their times, prints the output it kept. Proven on a copy of a real mixed build dir (legacy and v2
+// units), through the command line, against the same scan with every cache off: after each kind of change cargo
+// or a user could make, the output must be the fresh one.
+
+import { after, before, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fixtureOrSkip, REPO_ROOT } from './helpers/fixtures';
+import { findNativeWalker } from '../src/node/native';
+import { replayFileFor } from '../src/node/scan-replay';
+import { pastRacyWindow } from './helpers/racy';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+let tmp = '';
+let binary = '';
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cbd-replay-'));
+  const found = await findNativeWalker({ build: true });
+  assert.ok(found, 'the native walker builds');
+  binary = found;
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface Run {
+  readonly stdout: string;
+  readonly replay: string;
+}
+
+function scan(dir: string, cache: string, env: NodeJS.ProcessEnv = {}): Run {
+  const r = spawnSync(process.execPath, [CLI, 'scan', dir, '--json', '--no-stale', '--stats'], {
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: cache, CARGO_BUILD_DIR_WALKER: binary, ...env },
+    maxBuffer: 256 << 20,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const stats = JSON.parse(r.stderr.trim().split('\n').pop()!) as { scanReplay: string };
+  return { stdout: r.stdout, replay: stats.scanReplay };
+}
+
+const off = (dir: string): string => scan(dir, path.join(tmp, 'unused'), { CARGO_BUILD_DIR_SCAN_CACHE: 'off' }).stdout;
+
+interface JsonUnit {
+  readonly layout: string;
+  readonly package: string;
+  readonly paths: readonly string[];
+}
+const unitsOf = (json: string): JsonUnit[] =>
+  (JSON.parse(json) as { buildDirs: { profiles: { units: JsonUnit[] }[] }[] }).buildDirs.flatMap((b) => b.profiles.flatMap((p) => p.units));
+
+/** A copy of a fixture with a cache folder of its own, scanned until its output is kept for replay. */
+async function kept(t: TestContext, name: string, fixture: 'mixed' | 'v2' = 'mixed'): Promise<{ dir: string; cache: string; expected: string } | null> {
+  const fx = fixtureOrSkip(t, fixture);
+  if (!fx) return null;
+  const dir = path.join(tmp, name);
+  execFileSync('cp', ['-a', fx.buildDir, dir]);
+  await pastRacyWindow(Date.now());
+  const cache = path.join(tmp, `cache-${name}`);
+  const expected = off(dir);
+  // The first scan keeps the unit memo; the second, which had one, keeps its output too.
+  assert.equal(scan(dir, cache).replay, 'off');
+  assert.equal(scan(dir, cache).stdout, expected);
+  assert.ok(fs.existsSync(replayFileFor(path.join(cache, 'cargo-build-dir'), [dir])), 'the output is kept');
+  return { dir, cache, expected };
+}
+
+test('an unchanged build dir is replayed byte for byte; a change anywhere is scanned afresh', async (t) => {
+  const k = await kept(t, 'mixed');
+  if (!k) return;
+  const { dir, cache, expected } = k;
+  const again = scan(dir, cache);
+  assert.equal(again.replay, 'hit');
+  assert.equal(again.stdout, expected);
+
+  const units = unitsOf(expected);
+  const v2 = units.find((u) => u.layout === 'v2')!;
+  const legacy = units.find((u) => u.layout === 'legacy' && u.paths.some((p) => p.includes(`${path.sep}deps${path.sep}`)))!;
+  assert.ok(v2 && legacy, 'both layouts');
+  const profileDir = path.dirname(path.dirname(path.dirname(v2.paths[0]!)));
+  const changes: [string, () => void][] = [
+    // Inside a unit's walk: a new file in a v2 unit's out/.
+    ['a file added to a v2 unit', () => fs.writeFileSync(path.join(v2.paths[0]!, 'out', 'added.bin'), 'x'.repeat(123))],
+    // Seen only through a listing: a new unit folder beside the others of its package.
+    ['a new v2 unit folder', () => execFileSync('cp', ['-a', v2.paths[0]!, path.join(path.dirname(v2.paths[0]!), '0123456789abcdef')])],
+    // A shared folder legacy units are cut out of.
+    ['a legacy artifact grown', () => fs.appendFileSync(legacy.paths.find((p) => p.includes(`${path.sep}deps${path.sep}`))!, 'more')],
+    // Outside every unit: a bucket at the build dir's root, then one at the profile's.
+    ['a file at the build dir root', () => fs.writeFileSync(path.join(dir, 'stray.txt'), 'stray')],
+    ['a file in the profile folder', () => fs.writeFileSync(path.join(profileDir, 'stray.txt'), 'stray')],
+    // A unit gone.
+    ['a legacy unit removed', () => fs.rmSync(legacy.paths[0]!, { recursive: true })],
+  ];
+  for (const [what, change] of changes) {
+    change();
+    const fresh = off(dir);
+    const r = scan(dir, cache);
+    assert.notEqual(r.replay, 'hit', what);
+    assert.equal(r.stdout, fresh, what);
+  }
+  assert.notEqual(off(dir), expected);
+  // Once the changes are past the racy window, the new state is kept, and then replayed.
+  await pastRacyWindow(Date.now());
+  const fresh = off(dir);
+  scan(dir, cache);
+  const settled = scan(dir, cache);
+  assert.equal(settled.replay, 'hit');
+  assert.equal(settled.stdout, fresh);
+});
+
+test('layout v2: unit folders that appear or go are seen through the listing of their package folder', async (t) => {
+  const k = await kept(t, 'v2', 'v2');
+  if (!k) return;
+  const { dir, cache, expected } = k;
+  const v2 = unitsOf(expected).filter((u) => u.layout === 'v2');
+  assert.ok(v2.length > 2 && v2.every((u) => u.paths.length === 1), 'unit folders only');
+  const unit = v2[0]!.paths[0]!;
+  const changes: [string, () => void][] = [
+    ['a new unit folder', () => execFileSync('cp', ['-a', unit, path.join(path.dirname(unit), '0123456789abcdef')])],
+    ['a unit folder removed', () => fs.rmSync(unit, { recursive: true })],
+    ['a new package folder', () => execFileSync('cp', ['-a', path.dirname(unit), path.join(path.dirname(path.dirname(unit)), 'zz-new-package')])],
+  ];
+  for (const [what, change] of changes) {
+    change();
+    const fresh = off(dir);
+    const r = scan(dir, cache);
+    assert.notEqual(r.replay, 'hit', what);
+    assert.equal(r.stdout, fresh, what);
+  }
+});
+
+test('a changed folder is not kept for replay until it is past the racy window', async (t) => {
+  const k = await kept(t, 'racy');
+  if (!k) return;
+  const { dir, cache } = k;
+  // A listed folder changed a moment ago may change again within the same tick of the file clock, unseen.
+  fs.writeFileSync(path.join(dir, 'stray.txt'), 'stray');
+  const fresh = off(dir);
+  assert.notEqual(scan(dir, cache).replay, 'hit');
+  const next = scan(dir, cache);
+  assert.notEqual(next.replay, 'hit', 'not kept while racy');
+  assert.equal(next.stdout, fresh);
+});
+
+test('a damaged, truncated or foreign replay file costs time, never a wrong scan', async (t) => {
+  const k = await kept(t, 'damaged');
+  if (!k) return;
+  const { dir, cache, expected } = k;
+  const file = replayFileFor(path.join(cache, 'cargo-build-dir'), [dir]);
+  const good = fs.readFileSync(file);
+  // A byte of the kept output changed: its digest fails.
+  const flipped = Buffer.from(good);
+  const at = good.lastIndexOf('"legacy"');
+  assert.ok(at > 0);
+  flipped[at + 2] = 'X'.charCodeAt(0);
+  for (const bad of [flipped, good.subarray(0, good.length - 7), good.subarray(0, 40), Buffer.from('garbage')]) {
+    fs.writeFileSync(file, bad);
+    const r = scan(dir, cache);
+    assert.notEqual(r.replay, 'hit');
+    assert.equal(r.stdout, expected);
+  }
+  // Written again whole by the last scan: replayed from then on.
+  assert.equal(scan(dir, cache).replay, 'hit');
+  // With the memo off, or the Node walker, nothing is replayed.
+  for (const env of [{ CARGO_BUILD_DIR_SCAN_CACHE: 'off' }, { CARGO_BUILD_DIR_WALKER: 'node' }]) {
+    const r = scan(dir, cache, env);
+    assert.equal(r.replay, 'off');
+  }
+});
