@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { fixtureOrSkip, REPO_ROOT } from './helpers/fixtures';
 import { findNativeWalker, NativeWalker } from '../src/node/native';
 import { memoFileFor, openScanMemo } from '../src/node/scan-memo';
+import { replayFileFor } from '../src/node/scan-replay';
 import { scanBuildDirs } from '../src/core/scan';
 import { newestChange, pastRacyWindow } from './helpers/racy';
 
@@ -34,6 +35,8 @@ interface Run {
 }
 
 function scan(dir: string, cache: string, env: NodeJS.ProcessEnv = {}, args = ['--json', '--no-stale']): Run {
+  // What the memo does, not what a whole-scan replay would (test/scan-replay.test.ts): none is left to replay.
+  fs.rmSync(replayFileFor(path.join(cache, 'cargo-build-dir'), [dir]), { force: true });
   const r = spawnSync(process.execPath, [CLI, 'scan', dir, ...args, '--stats'], {
     encoding: 'utf8',
     env: { ...process.env, XDG_CACHE_HOME: cache, CARGO_BUILD_DIR_WALKER: binary, ...env },
