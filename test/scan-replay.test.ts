@@ -68,6 +68,17 @@ async function kept(t: TestContext, name: string, fixture: 'mixed' | 'v2' = 'mix
   return { dir, cache, expected };
 }
 
+/** Makes each change in turn; the scan after it must not be a replay, and must print what a fresh scan does. */
+function eachChangeSeen(dir: string, cache: string, changes: readonly [string, () => void][]): void {
+  for (const [what, change] of changes) {
+    change();
+    const fresh = off(dir);
+    const r = scan(dir, cache);
+    assert.notEqual(r.replay, 'hit', what);
+    assert.equal(r.stdout, fresh, what);
+  }
+}
+
 test('an unchanged build dir is replayed byte for byte; a change anywhere is scanned afresh', async (t) => {
   const k = await kept(t, 'mixed');
   if (!k) return;
@@ -94,13 +105,7 @@ test('an unchanged build dir is replayed byte for byte; a change anywhere is sca
     // A unit gone.
     ['a legacy unit removed', () => fs.rmSync(legacy.paths[0]!, { recursive: true })],
   ];
-  for (const [what, change] of changes) {
-    change();
-    const fresh = off(dir);
-    const r = scan(dir, cache);
-    assert.notEqual(r.replay, 'hit', what);
-    assert.equal(r.stdout, fresh, what);
-  }
+  eachChangeSeen(dir, cache, changes);
   assert.notEqual(off(dir), expected);
   // Once the changes are past the racy window, the new state is kept, and then replayed.
   await pastRacyWindow(Date.now());
@@ -123,13 +128,7 @@ test('layout v2: unit folders that appear or go are seen through the listing of 
     ['a unit folder removed', () => fs.rmSync(unit, { recursive: true })],
     ['a new package folder', () => execFileSync('cp', ['-a', path.dirname(unit), path.join(path.dirname(path.dirname(unit)), 'zz-new-package')])],
   ];
-  for (const [what, change] of changes) {
-    change();
-    const fresh = off(dir);
-    const r = scan(dir, cache);
-    assert.notEqual(r.replay, 'hit', what);
-    assert.equal(r.stdout, fresh, what);
-  }
+  eachChangeSeen(dir, cache, changes);
 });
 
 test('a changed folder is not kept for replay until it is past the racy window', async (t) => {

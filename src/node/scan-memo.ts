@@ -237,25 +237,8 @@ export function openScanMemo(opts: ScanMemoOptions): ScanMemoStore {
       }
       // Hashed and written piece by piece: a copy of the whole would be the largest thing the scan ever held.
       parts.unshift(Buffer.from(JSON.stringify(entries) + '\n'));
-      const h = createHash('sha256');
-      for (const part of parts) h.update(part);
-      const header: Header = { format: FORMAT, context, entries: entries.length, sum: h.digest('base64') };
-      parts.unshift(Buffer.from(JSON.stringify(header) + '\n'));
-      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      try {
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        const fd = fs.openSync(tmp, 'wx');
-        try {
-          writeAll(fd, parts);
-        } finally {
-          fs.closeSync(fd);
-        }
-        fs.renameSync(tmp, file);
-      } catch {
-        // A folder we cannot write to: the next run decodes again.
-        fs.rmSync(tmp, { force: true });
-        return;
-      }
+      // A folder we cannot write to: the next run decodes again.
+      if (!saveDigested(file, parts, (sum): Header => ({ format: FORMAT, context, entries: entries.length, sum }))) return;
       removeUnused(path.dirname(file));
     },
     stats: () => ({ hits, misses, state: begun ? state : 'off' }),
@@ -292,8 +275,33 @@ function removeUnused(dir: string): void {
   }
 }
 
+/**
+ * Writes a header line (made from the SHA-256 of `parts`), then `parts`, to `file` through a temp file renamed into
+ * place: a reader sees the old file or the new one, whole. False when it could not be written.
+ */
+export function saveDigested(file: string, parts: readonly Buffer[], header: (sum: string) => unknown): boolean {
+  const h = createHash('sha256');
+  for (const part of parts) h.update(part);
+  const all = [Buffer.from(JSON.stringify(header(h.digest('base64'))) + '\n'), ...parts];
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const fd = fs.openSync(tmp, 'wx');
+    try {
+      writeAll(fd, all);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    return true;
+  } catch {
+    fs.rmSync(tmp, { force: true });
+    return false;
+  }
+}
+
 /** Writes every piece, in order, a thousand at a time (writev takes at most IOV_MAX of them). */
-export function writeAll(fd: number, parts: readonly Buffer[]): void {
+function writeAll(fd: number, parts: readonly Buffer[]): void {
   for (let i = 0; i < parts.length; i += 1024) {
     let batch = parts.slice(i, i + 1024);
     let left = batch.reduce((n, b) => n + b.length, 0);

@@ -10,11 +10,11 @@
 // The file, `scan-replay-<sha256 of the build dir paths>.json` beside the unit memo: a header line (format,
 // context, inputs, probe and output lengths, SHA-256 of the rest), the probes as one JSON line, the output.
 
-import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { InlineRule, ReadRequest, ReadResult, WalkRequest, WalkResult, Walker } from '../core/walk';
-import { writeAll } from './scan-memo';
+import { saveDigested } from './scan-memo';
 
 const FORMAT = 1;
 /** Outputs above this are not kept: they belong to build dirs larger than the unit memo's limit anyway. */
@@ -223,24 +223,8 @@ export function openScanReplay(opts: { dir: string; scope: readonly string[]; co
         return [p.path, p.depth, r, p.expect!];
       });
       const parts = [Buffer.from(`[[${ruleSets.join(',')}],${JSON.stringify(rows)}]\n`), ...output];
-      const h = createHash('sha256');
-      for (const part of parts) h.update(part);
-      const head: Header = { format: FORMAT, context: opts.context, inputs: opts.inputs, probes: rows.length, output: size, sum: h.digest('base64') };
-      parts.unshift(Buffer.from(JSON.stringify(head) + '\n'));
-      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      try {
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        const fd = fs.openSync(tmp, 'wx');
-        try {
-          writeAll(fd, parts);
-        } finally {
-          fs.closeSync(fd);
-        }
-        fs.renameSync(tmp, file);
-      } catch {
-        // A folder we cannot write to: the next scan runs in full.
-        fs.rmSync(tmp, { force: true });
-      }
+      // Not written (a folder we cannot write to): the next scan runs in full.
+      saveDigested(file, parts, (sum): Header => ({ format: FORMAT, context: opts.context, inputs: opts.inputs, probes: rows.length, output: size, sum }));
     },
     touch(): void {
       try {
