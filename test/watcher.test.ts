@@ -190,7 +190,9 @@ describe('BuildDirWatcher on a real build dir', () => {
     t.diagnostic(`cargo build --all-targets: ${ms} ms, ${written} entries written; ${seen} events on watched folders, ${paths} distinct paths, ${batches.length} batches`);
     // Batches start at least MIN_INTERVAL_MS apart: at most one per that long of building, plus the sentinel's.
     assert.ok(batches.length <= Math.ceil(ms / MIN_INTERVAL_MS) + 1, `${batches.length} batches for a ${ms} ms build`);
-    assert.ok(batches.length * 10 <= seen, `${seen} events coalesce into ${batches.length} batches`);
+    // And a batch carries several events: how many depends on how the build's writes fall in time (8 to 15 per
+    // batch were seen on one machine), so the bound only rules out a batch per event or two.
+    assert.ok(batches.length * 4 <= seen, `${seen} events coalesce into ${batches.length} batches`);
     await assertEqualsFullScan(ws, loop);
   });
 
