@@ -492,6 +492,72 @@ describe('failures', () => {
     w.close();
   });
 
+  test('a second batch goes out while the first is in flight; later calls wait and share the third', async () => {
+    const w = new NativeWalker(binary);
+    try {
+      const reqs = scanLikeRequests(odd, 3);
+      // Stopped, the helper reads nothing: what was sent stays in its pipe, and no batch can end.
+      w.kill('SIGSTOP');
+      const first = w.walk([{ path: target, depth: 100 }]);
+      const second = w.walk(reqs);
+      assert.equal(w.batchesInFlight, 2, 'the second batch is sent without waiting for the end of the first');
+      const third = w.read([{ path: path.join(odd, 'a.txt'), maxBytes: 64 }]);
+      const fourth = w.walk([reqs[0]!]);
+      assert.equal(w.batchesInFlight, 2, 'at most two batches on the wire');
+      w.kill('SIGCONT');
+      const [a, b, c, d] = await within(20_000, Promise.all([first, second, third, fourth]), 'pipelined calls');
+      assert.deepStrictEqual(plain(a), plain(await node.walk([{ path: target, depth: 100 }])));
+      assert.deepStrictEqual(plain(b), plain(await node.walk(reqs)));
+      assert.deepStrictEqual(c, await node.read([{ path: path.join(odd, 'a.txt'), maxBytes: 64 }]));
+      assert.deepStrictEqual(plain(d), plain(await node.walk([reqs[0]!])));
+      assert.equal(w.batchesInFlight, 0);
+    } finally {
+      w.kill('SIGCONT');
+      w.close();
+    }
+  });
+
+  test('a killed helper rejects every call of every batch in flight, and the queued ones', async () => {
+    const w = new NativeWalker(binary);
+    w.kill('SIGSTOP');
+    const calls: Promise<unknown>[] = [w.walk([{ path: target, depth: 100 }]), w.walk([{ path: odd, depth: 1 }]), w.read([{ path: path.join(odd, 'a.txt'), maxBytes: 1 }])];
+    const inFlight = w.batchesInFlight;
+    w.kill('SIGKILL');
+    for (const c of calls) await assert.rejects(within<unknown>(5000, c, 'call after kill'), (e: Error) => e instanceof NativeWalkerError && /killed/.test(e.message));
+    w.close();
+    assert.equal(inFlight, 2);
+  });
+
+  test('the helper writes every answer before it exits: at the end of input (0), and after a bad request (2, with why)', () => {
+    const walkOf = (p: string): Buffer => {
+      const pb = Buffer.from(p);
+      const depth = Buffer.alloc(4);
+      depth.writeInt32LE(100);
+      return Buffer.concat([Buffer.from('W'), depth, u32(pb.length), pb, Buffer.from([0])]);
+    };
+    const records = (out: Buffer): { tag: string; index: number; body: Buffer }[] => {
+      const rs = [];
+      for (let o = 0; o + 9 <= out.length; ) {
+        const len = out.readUInt32LE(o + 5);
+        rs.push({ tag: String.fromCharCode(out[o]!), index: out.readUInt32LE(o + 1), body: out.subarray(o + 9, o + 9 + len) });
+        o += 9 + len;
+      }
+      return rs;
+    };
+    // Two batches, the second sent before the first is answered (as the client now does), then the end of input.
+    const batch = Buffer.concat([walkOf(target), walkOf(odd), Buffer.from('F')]);
+    const ok = spawnSync(binary, [], { input: Buffer.concat([batch, batch]), maxBuffer: 64 << 20 });
+    assert.equal(ok.status, 0, ok.stderr.toString());
+    const tags = records(ok.stdout).map((r) => r.tag).join('');
+    assert.equal(tags, 'HwwEwwE');
+    // A bad tag after a whole batch: that batch is answered, then the refusal, then exit status 2.
+    const bad = spawnSync(binary, [], { input: Buffer.concat([batch, Buffer.from('Z')]), maxBuffer: 64 << 20 });
+    assert.equal(bad.status, 2);
+    const rs = records(bad.stdout);
+    assert.deepEqual(rs.map((r) => r.tag).join(''), 'HwwEX');
+    assert.match(rs.at(-1)!.body.toString(), /unknown request tag 0x5a/);
+  });
+
   test('something that is not a walker, or no binary at all, rejects with a clear error', async () => {
     const cat = new NativeWalker('cat');
     await assert.rejects(within(5000, cat.walk([{ path: odd, depth: 0 }]), 'walk through cat'), /hello|malformed/);

@@ -30,7 +30,9 @@
 //!   'r'  read result for request `index`: u8 1 then the content, or u8 0 then an errno code
 //!   'E'  batch end: index = number of requests in the batch, empty body; written after every answer of the batch
 //!   'X'  fatal protocol error: body = message; the helper then exits with status 2
-//! Answers within a batch come in completion order (the index says which request); batches never overlap.
+//! Answers within a batch come in completion order (the index says which request); batches never overlap. A
+//! client may send the next batch before the last one has ended: the helper reads it once that one is done,
+//! and a separate thread writes the answers, so a client slow to read them does not keep the walk waiting.
 //! Times are `sec * 1000 + nsec / 1e6` computed in f64, the same arithmetic Node uses for `Stats.mtimeMs`.
 //!
 //! Inline rules let one walk carry the few small files its caller would otherwise read in a second round trip.
@@ -60,6 +62,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 
@@ -867,7 +870,36 @@ fn read_request(path: &Path, max: u64, first_line: bool, listed: bool) -> Result
 
 struct Output {
     buf: Vec<u8>,
-    sink: File,
+    /// Full buffers go to the writer thread, so that a client busy with the last answers (the pipe full) never
+    /// holds up the walks of the next batch, which it may already have sent.
+    to_writer: Sender<Written>,
+    /// Buffers the writer has emptied, to be filled again rather than allocated afresh.
+    spare: Receiver<Vec<u8>>,
+}
+
+enum Written {
+    Bytes(Vec<u8>),
+    /// Everything sent before is written: end the process with this status.
+    Exit(i32),
+}
+
+/// The only writer of standard output. It ends the process itself, once all that came before an exit is out.
+fn writer(rx: Receiver<Written>, spare: Sender<Vec<u8>>) {
+    let mut sink = stdout_file();
+    for w in rx {
+        match w {
+            Written::Bytes(mut b) => {
+                if sink.write_all(&b).is_err() {
+                    // The client is gone; nobody is left to answer.
+                    process::exit(1);
+                }
+                b.clear();
+                let _ = spare.send(b);
+            }
+            Written::Exit(code) => process::exit(code),
+        }
+    }
+    process::exit(1);
 }
 
 #[cfg(unix)]
@@ -942,11 +974,27 @@ impl Output {
     }
 
     fn flush(&mut self) {
-        if self.sink.write_all(&self.buf).is_err() {
-            // The client is gone; nobody is left to answer.
+        if self.buf.is_empty() {
+            return;
+        }
+        let next = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(FLUSH_AT + (64 << 10)));
+        let full = std::mem::replace(&mut self.buf, next);
+        if self.to_writer.send(Written::Bytes(full)).is_err() {
             process::exit(1);
         }
-        self.buf.clear();
+    }
+
+    /// Ends the process once everything written so far is out; the caller has nothing more to do.
+    fn exit(mut guard: MutexGuard<'_, Output>, code: i32) -> ! {
+        guard.flush();
+        let _ = guard.to_writer.send(Written::Exit(code));
+        drop(guard);
+        loop {
+            thread::park();
+        }
     }
 }
 
@@ -1156,9 +1204,8 @@ fn fatal(pool: &Pool, msg: &str) -> ! {
     let mut out = lock(&pool.out);
     out.header(b'X', 0, msg.len());
     out.buf.extend_from_slice(msg.as_bytes());
-    out.flush();
     eprintln!("cbd-walker: {msg}");
-    process::exit(2);
+    Output::exit(out, 2)
 }
 
 enum Input {
@@ -1283,6 +1330,15 @@ fn main() {
         }
     }
 
+    let (to_writer, from_pool) = mpsc::channel();
+    let (give_back, spare) = mpsc::channel();
+    if let Err(e) = thread::Builder::new()
+        .name("writer".into())
+        .spawn(move || writer(from_pool, give_back))
+    {
+        eprintln!("cbd-walker: cannot start: {e}");
+        process::exit(2);
+    }
     let pool = Arc::new(Pool {
         queue: Mutex::new(VecDeque::new()),
         cv: Condvar::new(),
@@ -1290,7 +1346,8 @@ fn main() {
         queued: AtomicUsize::new(0),
         out: Mutex::new(Output {
             buf: Vec::with_capacity(FLUSH_AT + (64 << 10)),
-            sink: stdout_file(),
+            to_writer,
+            spare,
         }),
     });
     // The thread reading requests also runs jobs while its batch is in progress, so `threads` counts it.
@@ -1322,7 +1379,7 @@ fn main() {
             loop {
                 match read_batch(&mut r) {
                     Input::Batch(reqs) => p.run_batch(reqs),
-                    Input::Eof => process::exit(0),
+                    Input::Eof => Output::exit(lock(&p.out), 0),
                     Input::Bad(msg) => fatal(&p, &msg),
                 }
             }

@@ -14,6 +14,12 @@ const PROTOCOL = 3;
 const HEADER = 9; // u8 tag, u32 index, u32 body length
 const U32 = 4294967296;
 const MAX_DEPTH = 0x7fffffff;
+/**
+ * Batches on the wire at once. The helper runs them one after the other; with a second one queued in its pipe
+ * it starts that as soon as the first is done, instead of waiting for this thread (busy with the answers it
+ * already has) to read the end of the first and only then send more.
+ */
+const MAX_INFLIGHT = 2;
 
 /** The helper died, could not be started, or broke the protocol. Calls that were pending reject with this. */
 export class NativeWalkerError extends Error {
@@ -64,7 +70,8 @@ export class NativeWalker implements Walker {
   private closed = false;
   private hello = false;
   private queue: Call[] = [];
-  private inflight: Inflight | null = null;
+  /** Batches sent and not yet ended, oldest first: the helper answers them one after the other. */
+  private inflight: Inflight[] = [];
   private stderrTail = '';
   // Incoming record being assembled: the header may arrive split, and a large body is copied once into a buffer
   // of its final size instead of piling up chunks.
@@ -116,7 +123,7 @@ export class NativeWalker implements Walker {
     this.queue = [];
     for (const c of queued) c.reject(new NativeWalkerError('the native walker was closed', true));
     this.child.stdin.end();
-    if (!this.inflight) this.setBusy(false);
+    if (this.inflight.length === 0) this.setBusy(false);
   }
 
   /** Resolves once the helper has exited (after close() it exits as soon as it has read its input). */
@@ -137,6 +144,11 @@ export class NativeWalker implements Walker {
     return this.child.pid;
   }
 
+  /** Batches sent and not yet answered to their end (tests and diagnostics). */
+  get batchesInFlight(): number {
+    return this.inflight.length;
+  }
+
   private enqueue(c: Call): void {
     if (this.failure) return c.reject(this.failure);
     if (this.closed) return c.reject(new NativeWalkerError('the native walker was closed', true));
@@ -144,10 +156,10 @@ export class NativeWalker implements Walker {
     this.pump();
   }
 
-  // Calls that arrive while a batch is in flight are merged into the next batch, so the helper's threads see
-  // as many requests at once as possible.
+  // A call goes out at once while fewer than MAX_INFLIGHT batches are on the wire; after that, calls are merged
+  // into the next batch, so that the helper's threads see as many requests at once as possible.
   private pump(): void {
-    if (this.inflight || this.failure || this.queue.length === 0) return;
+    if (this.inflight.length >= MAX_INFLIGHT || this.failure || this.queue.length === 0) return;
     const calls = this.queue;
     this.queue = [];
     let n = 0;
@@ -190,7 +202,7 @@ export class NativeWalker implements Walker {
       }
     }
     buf.writeUInt8(0x46, o); // 'F'
-    this.inflight = { calls, slotCall, slotIndex, seen: new Uint8Array(n), received: 0 };
+    this.inflight.push({ calls, slotCall, slotIndex, seen: new Uint8Array(n), received: 0 });
     this.setBusy(true);
     this.child.stdin.write(buf);
   }
@@ -207,8 +219,8 @@ export class NativeWalker implements Walker {
   private fail(e: Error): void {
     if (this.failure) return;
     this.failure = e;
-    const pending = [...(this.inflight?.calls ?? []), ...this.queue];
-    this.inflight = null;
+    const pending = [...this.inflight.flatMap((b) => b.calls), ...this.queue];
+    this.inflight = [];
     this.queue = [];
     this.body = null;
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
@@ -272,14 +284,14 @@ export class NativeWalker implements Walker {
       this.fail(new NativeWalkerError(`cbd-walker refused a request: ${body.toString('utf8')}`));
       return;
     }
-    const b = this.inflight;
+    const b = this.inflight[0];
     if (!b) throw new Error(`answer with tag ${tag} while no batch is pending`);
     if (tag === 0x45 /* E */) {
       if (index !== b.slotCall.length || b.received !== index) {
         throw new Error(`batch ended after ${b.received} of ${b.slotCall.length} answers`);
       }
-      this.inflight = null;
-      if (this.queue.length === 0) this.setBusy(false);
+      this.inflight.shift();
+      if (this.inflight.length === 0 && this.queue.length === 0) this.setBusy(false);
       this.pump();
       return;
     }
