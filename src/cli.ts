@@ -13,7 +13,7 @@ import { formatBytes, formatAge, unitLabel } from './core/format';
 import type { ScanResult, Unit } from './core/model';
 import { readUnitDetails } from './core/inspect';
 import { renderDetails } from './core/render';
-import { enclosingBuildDir, traceListings } from './core/layout';
+import { enclosingBuildDir, traceListings, type ListedFolder } from './core/layout';
 import { unitToJson } from './core/json';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -242,7 +242,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   // What the scan writes, kept for the next one while the scan can still be replayed.
   let captured: Buffer[] | null = replay ? [] : null;
   let capturedBytes = 0;
-  const listed: string[] = [];
+  const listed: ListedFolder[] = [];
   // Measuring only, the JSON is written while the scan runs and the scan keeps no unit: memory stays flat at
   // any size. The stale analysis needs every unit at once, so with it the model is built first.
   const streamed =
@@ -274,7 +274,6 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
       streamed ?? undefined,
     );
     await streamed?.end(result.problems);
-    traceListings(null);
     const tDone = performance.now();
     memo?.save();
     // Kept only when the scan met no problem: a folder unreadable this time may be readable next time with
@@ -291,6 +290,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     // The JSON contract carries each unit's stale reasons; the human tree stays a measurement.
     if (inputs) analysis = await analyze(result, located, walker, inputs, null);
   } finally {
+    traceListings(null);
     walker.close();
   }
   if (parsed.json) {
@@ -655,11 +655,6 @@ async function runPlan(plan: CleanPlan, a: Args, out: NodeJS.WritableStream, err
   return STATUS_EXIT[result.status];
 }
 
-/** Runs the command line on this process's arguments and sets its exit code. */
-/**
- * The store of decoded units kept between runs (src/node/scan-memo.ts), for a run of the bundle (whose identity
- * says which code made the records); none with CARGO_BUILD_DIR_SCAN_CACHE=off.
- */
 /** Above this much output a scan is not kept for replay (it belongs to a build dir beyond the memo's limit). */
 const MAX_CAPTURE = 32 << 20;
 
@@ -677,6 +672,10 @@ function scanReplay(located: Exclude<Located, { kind: 'error' }>, launch: Launch
   }
 }
 
+/**
+ * The store of decoded units kept between runs (src/node/scan-memo.ts), for a run of the bundle (whose identity
+ * says which code made the records); none with CARGO_BUILD_DIR_SCAN_CACHE=off.
+ */
 function scanMemo(buildDirs: readonly { readonly path: string }[], members: unknown, launch: LaunchInfo): ScanMemoStore | null {
   if (launch.codeId === undefined || process.env.CARGO_BUILD_DIR_SCAN_CACHE === 'off') return null;
   let dir: string | null;
@@ -688,6 +687,7 @@ function scanMemo(buildDirs: readonly { readonly path: string }[], members: unkn
   return openScanMemo({ dir, scope: buildDirs.map((d) => path.resolve(d.path)), context: JSON.stringify({ code: launch.codeId, members: members ?? [] }) });
 }
 
+/** Runs the command line on this process's arguments and sets its exit code. */
 export function run(launch: LaunchInfo = {}): void {
   main(process.argv.slice(2), process.stdout, process.stderr, launch).then(
     (code) => {

@@ -10,8 +10,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fixtureOrSkip, REPO_ROOT } from './helpers/fixtures';
-import { findNativeWalker } from '../src/node/native';
-import { replayFileFor } from '../src/node/scan-replay';
+import { NativeWalker, findNativeWalker } from '../src/node/native';
+import { ReplayWalker, replayFileFor } from '../src/node/scan-replay';
+import { planBuildDir, traceListings, type ListedFolder } from '../src/core/layout';
 import { pastRacyWindow } from './helpers/racy';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -142,6 +143,56 @@ test('a changed folder is not kept for replay until it is past the racy window',
   const next = scan(dir, cache);
   assert.notEqual(next.replay, 'hit', 'not kept while racy');
   assert.equal(next.stdout, fresh);
+});
+
+test('a folder that changes after the layout pass listed it is never kept, even with its time set back', async (t) => {
+  const fx = fixtureOrSkip(t, 'v2');
+  if (!fx) return;
+  const dir = path.join(tmp, 'listed-then-changed');
+  execFileSync('cp', ['-a', fx.buildDir, dir]);
+  await pastRacyWindow(Date.now());
+  const native = new NativeWalker(binary);
+  try {
+    /** Lists the build dir as a scan's layout pass does, makes `change` (cargo, mid-scan), then asks for probes. */
+    const probesAfter = async (change: () => void): Promise<unknown> => {
+      const listed: ListedFolder[] = [];
+      traceListings(listed);
+      try {
+        planBuildDir(dir, 'both');
+      } finally {
+        traceListings(null);
+      }
+      assert.ok(listed.length > 3, 'the layout pass listed folders');
+      change();
+      return new ReplayWalker(native).probes(listed, Date.now());
+    };
+    assert.notEqual(await probesAfter(() => undefined), null, 'nothing changed: kept');
+    const unit = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).find((p) => /(^|\/)build\/[^/]+\/[0-9a-f]{16}$/.test(p))!;
+    assert.ok(unit, 'a v2 unit folder');
+    const pkg = path.dirname(path.join(dir, unit));
+    // As a file server with a clock behind this one would leave it: the new entry's time is old, or unchanged.
+    const back = (p: string, st: fs.Stats): void => fs.utimesSync(p, st.atime, st.mtime);
+    const changes: [string, () => void][] = [
+      ['a unit folder added, its package folder\'s time set back to what it was', () => {
+        const st = fs.statSync(pkg);
+        execFileSync('cp', ['-a', path.join(dir, unit), path.join(pkg, '0123456789abcdef')]);
+        back(pkg, st);
+      }],
+      ['a unit folder removed, the same', () => {
+        const st = fs.statSync(pkg);
+        fs.rmSync(path.join(pkg, '0123456789abcdef'), { recursive: true });
+        back(pkg, st);
+      }],
+      ['a file added to a listed folder, its time an hour old', () => {
+        fs.writeFileSync(path.join(pkg, 'stray'), '');
+        const old = new Date(Date.now() - 3_600_000);
+        fs.utimesSync(pkg, old, old);
+      }],
+    ];
+    for (const [what, change] of changes) assert.equal(await probesAfter(change), null, what);
+  } finally {
+    native.close();
+  }
 });
 
 test('a damaged, truncated or foreign replay file costs time, never a wrong scan', async (t) => {

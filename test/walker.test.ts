@@ -49,6 +49,29 @@ function u32(n: number): Buffer {
   return b;
 }
 
+/** A walk request as the helper reads it (native/src/main.rs, "Protocol"): 'W', or 'K' with a stamp of zeros. */
+function walkBytes(p: string, depth: number, opts: { rules?: readonly InlineRule[]; keyed?: boolean } = {}): Buffer {
+  const pb = Buffer.from(p);
+  const d = Buffer.alloc(4);
+  d.writeInt32LE(depth);
+  const rules = (opts.rules ?? []).map((r) => {
+    const g = Buffer.from(r.glob);
+    return Buffer.concat([u32(r.maxBytes), Buffer.from([(r.firstLine ? 1 : 0) | (r.skip ? 2 : 0)]), u32(g.length), g]);
+  });
+  return Buffer.concat([Buffer.from(opts.keyed ? 'K' : 'W'), d, u32(pb.length), pb, Buffer.from([rules.length]), ...rules, opts.keyed ? Buffer.alloc(16) : Buffer.alloc(0)]);
+}
+
+/** The helper's answer records, as written: `u8 tag, u32 index, u32 bodyLen, body`. */
+function rawRecords(out: Buffer): { tag: string; index: number; body: Buffer }[] {
+  const rs = [];
+  for (let o = 0; o + 9 <= out.length; ) {
+    const len = out.readUInt32LE(o + 5);
+    rs.push({ tag: String.fromCharCode(out[o]!), index: out.readUInt32LE(o + 1), body: out.subarray(o + 9, o + 9 + len) });
+    o += 9 + len;
+  }
+  return rs;
+}
+
 /** du's total over several paths: each inode once, apparent sizes. */
 function du(...paths: string[]): number {
   const r = spawnSync('du', ['-sb', ...paths], { encoding: 'utf8' });
@@ -529,31 +552,16 @@ describe('failures', () => {
   });
 
   test('the helper writes every answer before it exits: at the end of input (0), and after a bad request (2, with why)', () => {
-    const walkOf = (p: string): Buffer => {
-      const pb = Buffer.from(p);
-      const depth = Buffer.alloc(4);
-      depth.writeInt32LE(100);
-      return Buffer.concat([Buffer.from('W'), depth, u32(pb.length), pb, Buffer.from([0])]);
-    };
-    const records = (out: Buffer): { tag: string; index: number; body: Buffer }[] => {
-      const rs = [];
-      for (let o = 0; o + 9 <= out.length; ) {
-        const len = out.readUInt32LE(o + 5);
-        rs.push({ tag: String.fromCharCode(out[o]!), index: out.readUInt32LE(o + 1), body: out.subarray(o + 9, o + 9 + len) });
-        o += 9 + len;
-      }
-      return rs;
-    };
     // Two batches, the second sent before the first is answered (as the client now does), then the end of input.
-    const batch = Buffer.concat([walkOf(target), walkOf(odd), Buffer.from('F')]);
+    const batch = Buffer.concat([walkBytes(target, 100), walkBytes(odd, 100), Buffer.from('F')]);
     const ok = spawnSync(binary, [], { input: Buffer.concat([batch, batch]), maxBuffer: 64 << 20 });
     assert.equal(ok.status, 0, ok.stderr.toString());
-    const tags = records(ok.stdout).map((r) => r.tag).join('');
+    const tags = rawRecords(ok.stdout).map((r) => r.tag).join('');
     assert.equal(tags, 'HwwEwwE');
     // A bad tag after a whole batch: that batch is answered, then the refusal, then exit status 2.
     const bad = spawnSync(binary, [], { input: Buffer.concat([batch, Buffer.from('Z')]), maxBuffer: 64 << 20 });
     assert.equal(bad.status, 2);
-    const rs = records(bad.stdout);
+    const rs = rawRecords(bad.stdout);
     assert.deepEqual(rs.map((r) => r.tag).join(''), 'HwwEX');
     assert.match(rs.at(-1)!.body.toString(), /unknown request tag 0x5a/);
   });
@@ -715,6 +723,53 @@ describe('keyed walks (native)', () => {
     const [now] = await native.walk([{ path: gone, depth: 1, key: true, expect: was!.key }]);
     assert.ok(!now!.same);
     assert.deepStrictEqual(now!.errors.map((e) => e.code), ['ENOENT']);
+  });
+
+  test('a keyed walk with an inline file it could not read gets no key: the failure may not last', async () => {
+    const base = path.join(tmp, 'unreadable-inline');
+    const readable = path.join(base, 'readable');
+    const locked = path.join(base, 'locked');
+    write(path.join(readable, 'a.txt'), 'alpha');
+    write(path.join(locked, 'a.txt'), 'alpha');
+    fs.chmodSync(write(path.join(locked, 'b.txt'), 'beta'), 0o000);
+    // Root reads any file: then the helper runs as nobody, who can list the folder but not read b.txt.
+    const as = isRoot ? { uid: 65534, gid: 65534 } : {};
+    if (isRoot) for (const d of [tmp, base]) fs.chmodSync(d, 0o755);
+    // Past the racy window, where only the failed read can withhold the key.
+    await pastRacyWindow(Date.now());
+    const keyOf = (dir: string): { stamp: Buffer; body: Buffer } => {
+      const r = spawnSync(binary, [], { input: Buffer.concat([walkBytes(dir, 1, { rules: [{ glob: '*', maxBytes: 64 }], keyed: true }), Buffer.from('F')]), ...as });
+      assert.equal(r.status, 0, r.stderr?.toString());
+      const answer = rawRecords(r.stdout).find((x) => x.tag === 'v');
+      assert.ok(answer, 'a keyed answer');
+      return { stamp: answer.body.subarray(0, 16), body: answer.body.subarray(16) };
+    };
+    const ok = keyOf(readable);
+    assert.notDeepEqual(ok.stamp, Buffer.alloc(16), 'every read succeeded: a key');
+    const failed = keyOf(locked);
+    assert.ok(failed.body.includes('EACCES'), 'the read of b.txt failed');
+    assert.deepEqual(failed.stamp, Buffer.alloc(16), 'a read failed: no key');
+  });
+
+  test('a helper built from other source gives other keys: a memo of an earlier helper is never vouched for', async () => {
+    const src = path.join(tmp, 'native-copy');
+    fs.cpSync(path.join(repo, 'native'), src, { recursive: true, filter: (p) => !p.includes(`${path.sep}target`) });
+    fs.appendFileSync(path.join(src, 'src', 'lock.rs'), '\n// Another build of the same helper.\n');
+    const built = spawnSync('cargo', ['build', '--offline', '--quiet', '--target-dir', path.join(tmp, 'native-copy-target')], { cwd: src, encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    const other = path.join(tmp, 'native-copy-target', 'debug', process.platform === 'win32' ? 'cbd-walker.exe' : 'cbd-walker');
+    const dir = path.join(tmp, 'identity');
+    write(path.join(dir, 'a.txt'), 'alpha');
+    await pastRacyWindow(Date.now());
+    const stampBy = (bin: string): Buffer => {
+      const r = spawnSync(bin, [], { input: Buffer.concat([walkBytes(dir, 1, { rules: [{ glob: '*', maxBytes: 64 }], keyed: true }), Buffer.from('F')]) });
+      assert.equal(r.status, 0, r.stderr?.toString());
+      return rawRecords(r.stdout).find((x) => x.tag === 'v')!.body.subarray(0, 16);
+    };
+    const mine = stampBy(binary);
+    assert.notDeepEqual(mine, Buffer.alloc(16));
+    assert.deepEqual(stampBy(binary), mine, 'the same helper, the same key');
+    assert.notDeepEqual(stampBy(other), mine, 'another helper, another key');
   });
 
   test('the Node walker gives no key, and so never "same"', async () => {

@@ -43,12 +43,15 @@
 //! the walk is done.
 //!
 //! A keyed walk lets a caller that kept what it made of an earlier answer skip the reads and the transfer when
-//! nothing changed. Its stamp is a 128-bit FNV-1a of the request's depth and rules, of the entries, links and
-//! errors sections, and, for each file an inline rule picks, of its rel, rule, device, inode, size and ctime
-//! (which stands for its content: every write moves it and it cannot be set back). Where ctime and inode are
+//! nothing changed. Its stamp is a 128-bit FNV-1a of the helper's own source (another helper never vouches for
+//! this one's answers), of the request's depth and rules, of the entries, links and errors sections, and, for
+//! each file an inline rule picks, of its rel, rule, device, inode, size and ctime (which stands for its
+//! content: every write moves it and it cannot be set back). Where ctime and inode are
 //! unknown (not Unix) the stamp is zeros and the answer is always a full one. So it is when such a file changed
 //! in the last two seconds ("racy", as git says): file times come from a coarse clock, so a same-size write
 //! right after the read could leave (size, ctime) as they were, and the stamp would vouch for the old content.
+//! And so it is when reading such a file failed: what failed once (too many open files, an I/O error) may not
+//! fail again, with nothing in the stamp changed.
 //!
 //! Options: `--version` prints the version and protocol and exits; `--threads N` sets the pool size
 //! (default: available parallelism, at most 8).
@@ -663,12 +666,16 @@ impl Walk<'_> {
 }
 
 /// Reads the files the walk's inline rules picked, in the order they were listed.
-fn finish(out: &mut Out, rules: &[Rule]) {
+/// Reads the inline files of a listed walk; false when a read failed.
+fn finish(out: &mut Out, rules: &[Rule]) -> bool {
+    let mut all = true;
     for p in std::mem::take(&mut out.pend) {
         let r = &rules[p.rule];
         let got = read_request(&p.path, r.max, r.first_line, true);
+        all &= got.is_ok();
         out.inline(&p.rel, p.rule, got);
     }
+    all
 }
 
 /// FNV-1a with 128 bits: no secret, no adversary (whoever could forge a collision could write the files), and
@@ -697,8 +704,22 @@ impl Fnv {
 
 /// A keyed walk's stamp: everything its answer says, with each file an inline rule would read standing in for
 /// its content by (device, inode, size, ctime). Taken before the reads, so that an unchanged unit costs no read.
+/// The source this helper was built from. Stamps start from it, so that a helper that answers differently (a
+/// fix in what it reads, say) never vouches for what an earlier one answered: a memo made with that one misses.
+fn build_identity() -> &'static [u8; 16] {
+    static ID: std::sync::OnceLock<[u8; 16]> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let mut h = Fnv::new();
+        h.feed_len(VERSION.as_bytes());
+        h.feed_len(include_bytes!("main.rs"));
+        h.feed_len(include_bytes!("lock.rs"));
+        h.0.to_le_bytes()
+    })
+}
+
 fn stamp_of(depth: i32, rules: &[Rule], o: &Out) -> [u8; 16] {
     let mut h = Fnv::new();
+    h.feed(build_identity());
     h.feed(&depth.to_le_bytes());
     for r in rules {
         h.feed(&r.max.to_le_bytes());
@@ -728,9 +749,11 @@ const RACY_NS: i128 = 2_000_000_000;
 
 /// Whether a file an inline rule picks changed so recently that (size, ctime) may not pin what is read.
 fn racy(o: &Out) -> bool {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(i128::MAX, |d| d.as_nanos() as i128);
+    // A clock set before 1970 says nothing about how recent a change is: then every change counts as recent.
+    let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
+        return !o.pend.is_empty();
+    };
+    let now = now.as_nanos() as i128;
     o.pend
         .iter()
         .any(|p| i128::from(p.info.ctime.0) * 1_000_000_000 + i128::from(p.info.ctime.1) > now - RACY_NS)
@@ -893,8 +916,11 @@ fn writer(rx: Receiver<Written>, spare: Sender<Vec<u8>>) {
                     // The client is gone; nobody is left to answer.
                     process::exit(1);
                 }
-                b.clear();
-                let _ = spare.send(b);
+                // One walk's answer can be far larger than a usual slice: such a buffer is not kept for life.
+                if b.capacity() <= 2 * FLUSH_AT {
+                    b.clear();
+                    let _ = spare.send(b);
+                }
             }
             Written::Exit(code) => process::exit(code),
         }
@@ -1161,7 +1187,10 @@ impl Pool {
                     if STAMPS && *expect == Some(stamp) {
                         lock(&self.out).same(i as u32, &stamp);
                     } else {
-                        finish(&mut o, rules);
+                        // A failed read (too many open files, an I/O error, a file gone since the listing) may
+                        // not fail next time, with nothing in the stamp changed: such an answer gets no stamp,
+                        // so that nobody keeps what was made of it.
+                        let stamp = if finish(&mut o, rules) { stamp } else { [0; 16] };
                         lock(&self.out).keyed_walk(i as u32, &stamp, o);
                     }
                 } else {

@@ -83,20 +83,43 @@ interface Dirent {
 
 type Problems = { path: string; message: string }[];
 
+/**
+ * A folder the layout pass listed or looked at, as it was just before: a later lstat that differs in time or
+ * link count (a subfolder added or removed) says the listing may be out of date, whatever the clocks say.
+ */
+export interface ListedFolder {
+  readonly dir: string;
+  /** Null when the folder could not be looked at (missing, say). */
+  readonly mtimeMs: number | null;
+  readonly nlink: number;
+}
+
 /** Where `list` notes the folders it reads, while a scan that must later tell whether any changed is running. */
-let listedInto: string[] | null = null;
+let listedInto: ListedFolder[] | null = null;
 
 /**
  * Starts (given a list) or stops (null) noting every folder the layout pass lists or lstats, so that a scan can
  * later ask the walker whether any of them changed (src/node/scan-replay.ts). A process runs one such scan at a
  * time: the command line does.
  */
-export function traceListings(into: string[] | null): void {
+export function traceListings(into: ListedFolder[] | null): void {
   listedInto = into;
 }
 
+function noteListing(dir: string, st: fs.Stats | null): void {
+  listedInto?.push(st ? { dir, mtimeMs: st.mtimeMs, nlink: st.nlink } : { dir, mtimeMs: null, nlink: 0 });
+}
+
 function list(dir: string, problems: Problems): Dirent[] | null {
-  listedInto?.push(dir);
+  if (listedInto) {
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.lstatSync(dir);
+    } catch {
+      // Whatever listing it says next, the later lstat will not match a missing folder.
+    }
+    noteListing(dir, st);
+  }
   try {
     return fs
       .readdirSync(dir, { withFileTypes: true })
@@ -461,10 +484,11 @@ export function planPackages(profileDir: string, name: string, platform: string 
 export function planBuildDir(dir: string, role: 'build-dir' | 'target-dir' | 'both'): BuildDirPlan {
   const problems: Problems = [];
   let st: fs.Stats;
-  listedInto?.push(dir);
   try {
     st = fs.lstatSync(dir);
+    noteListing(dir, st);
   } catch (e) {
+    noteListing(dir, null);
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
     if (code !== 'ENOENT') problems.push({ path: dir, message: describeFsError(code) });
     return { path: dir, exists: false, profiles: [], buckets: [], problems };

@@ -1423,9 +1423,14 @@ class Prefetch {
       return expect === undefined ? { path: p, depth: V2_UNIT_DEPTH, inline: V2_UNIT_RULES, key: true } : { path: p, depth: V2_UNIT_DEPTH, inline: V2_UNIT_RULES, key: true, expect };
     });
     const all = walker.walk(reqs);
-    // Unused when the memo is turned down for this scan: no rejection left unhandled.
+    // Unused when the memo is turned down for this scan, or not all taken when the walker fails: no rejection is
+    // left unhandled (a unit that takes its walk still sees the failure).
     all.catch(() => undefined);
-    paths.forEach((p, i) => this.walks.set(p, all.then((rs) => rs[i]!)));
+    paths.forEach((p, i) => {
+      const one = all.then((rs) => rs[i]!);
+      one.catch(() => undefined);
+      this.walks.set(p, one);
+    });
   }
 
   /** The walk of `u`'s folder, if it was sent as the plan now asks for it; each is taken once. */
@@ -1454,8 +1459,9 @@ async function runJobs(
   // Results wait in memory until their job runs, so one chunk ahead is all a scan can afford at 1M entries. With
   // a memo that knew units nearly every answer is a few bytes ("same"): more chunks go ahead, and the walker,
   // which answers a batch only once all of it is done, always has the next one queued instead of waiting on its
-  // slowest unit.
-  const AHEAD = memo && early && early.sent > 0 ? 4 : 1;
+  // slowest unit. After a rebuild the answers are full ones again: then one chunk ahead, as without a memo.
+  const hoping = memo !== null && early !== null && early.sent > 0;
+  let mostlySame = true;
   if (jobs.length === 0) {
     if (first.length) await acc.walk(first);
     return;
@@ -1466,9 +1472,15 @@ async function runJobs(
     if (j && !walks[k]) walks[k] = walkJob(acc, j, k === 0 ? first : [], memo, early);
   };
   for (let k = 0; k < jobs.length; k++) {
-    for (let a = 0; a <= AHEAD; a++) send(k + a);
+    const ahead = hoping && mostlySame ? 4 : 1;
+    for (let a = 0; a <= ahead; a++) send(k + a);
     await walks[k];
     const j = jobs[k]!;
+    if (hoping && j.kind === 'units' && j.results.length) {
+      let same = 0;
+      for (const r of j.results) if (r?.same) same++;
+      mostlySame = same * 4 >= j.results.length * 3;
+    }
     jobs[k] = undefined;
     delete walks[k];
     await run(j, jobs[k + 1]);

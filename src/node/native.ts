@@ -422,7 +422,7 @@ const EAGER_BELOW = 512;
 const STAMP = 16;
 const STAMP_BASE64 = 24;
 
-/** A stamp of zeros is the helper saying it has none (no inode or ctime on this system). */
+/** A stamp of zeros is the helper saying it has none (no inode or ctime on this system, a file changed in the last two seconds, a failed read). */
 function stampKey(b: Buffer): string | undefined {
   for (let i = 0; i < STAMP; i++) if (b[i] !== 0) return b.toString('base64', 0, STAMP);
   return undefined;

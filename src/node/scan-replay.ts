@@ -14,6 +14,7 @@ import { createHash, webcrypto } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { InlineRule, ReadRequest, ReadResult, WalkRequest, WalkResult, Walker } from '../core/walk';
+import type { ListedFolder } from '../core/layout';
 import { saveDigested } from './scan-memo';
 
 const FORMAT = 1;
@@ -21,6 +22,8 @@ const FORMAT = 1;
 const MAX_OUTPUT = 64 << 20;
 /** More walks than this (a build dir beyond the unit memo's limit): the scan is not kept, and its walks not noted. */
 const MAX_LOOKED = 20_000;
+/** Probes sent at once: small enough that a rebuild is seen after a slice or two, large enough to keep the walker's threads busy. */
+const PROBE_SLICE = 1024;
 /** As the walker's racy window (native/src/main.rs): a folder changed this recently may change again unseen. */
 const RACY_MS = 2000;
 
@@ -55,23 +58,53 @@ export class ReplayWalker implements Walker {
     this.name = inner.name;
   }
 
-  /** Sends `probes` as one batch; settles true when every answer is "same" (nothing they cover changed). */
+  /**
+   * Sends `probes`, a slice at a time with the next one queued; settles true when every answer is "same"
+   * (nothing they cover changed), and false as soon as one is not. Answers that came back wait for the scan, which
+   * then walks nothing twice; after a change to many units (a rebuild), at most two slices of full answers do.
+   */
   probe(probes: readonly WalkRequest[]): Promise<boolean> {
     if (probes.length === 0) return Promise.resolve(false);
-    const all = this.inner.walk(probes.map((p) => ({ ...p, key: true })));
-    probes.forEach((p, i) => {
-      this.early.set(
-        idOf(p.path, p.depth, rulesText(p.inline)),
-        all.then(
-          (rs) => rs[i],
-          () => undefined,
-        ),
-      );
+    return new Promise((resolve) => {
+      let next = 0;
+      let pending = 0;
+      let changed = false;
+      const settle = (): void => {
+        if (changed) return resolve(false);
+        if (next >= probes.length && pending === 0) return resolve(true);
+        send();
+      };
+      const send = (): void => {
+        while (!changed && pending < 2 && next < probes.length) {
+          const slice = probes.slice(next, next + PROBE_SLICE);
+          next += slice.length;
+          pending++;
+          const all = this.inner.walk(slice.map((p) => ({ ...p, key: true })));
+          slice.forEach((p, i) => {
+            this.early.set(
+              idOf(p.path, p.depth, rulesText(p.inline)),
+              all.then(
+                (rs) => rs[i],
+                () => undefined,
+              ),
+            );
+          });
+          all.then(
+            (rs) => {
+              pending--;
+              if (rs.length !== slice.length || !rs.every((r) => r.same === true)) changed = true;
+              settle();
+            },
+            () => {
+              pending--;
+              changed = true;
+              settle();
+            },
+          );
+        }
+      };
+      send();
     });
-    return all.then(
-      (rs) => rs.length === probes.length && rs.every((r) => r.same === true),
-      () => false,
-    );
   }
 
   async walk(requests: readonly WalkRequest[]): Promise<WalkResult[]> {
@@ -133,18 +166,28 @@ export class ReplayWalker implements Walker {
 
   /**
    * Every walk of the scan with its key, and an lstat of each folder the layout pass listed; null when the scan
-   * cannot be replayed (a walk without a key, a read, a folder changed within the racy window of `since`).
+   * cannot be replayed (a walk without a key, a read, a folder that changed since it was listed or within the
+   * racy window of `since`).
    */
-  async probes(listed: readonly string[], since: number): Promise<WalkRequest[] | null> {
+  async probes(listed: readonly ListedFolder[], since: number): Promise<WalkRequest[] | null> {
     if (!this.canKeep) return null;
-    const dirs = [...new Set(listed)];
-    const rs = dirs.length ? await this.inner.walk(dirs.map((d) => ({ path: d, depth: -1, key: true }))) : [];
+    // The first look at a folder is the one any later change is measured from.
+    const seen = new Map<string, ListedFolder>();
+    for (const l of listed) if (!seen.has(l.dir)) seen.set(l.dir, l);
+    const folders = [...seen.values()];
+    const rs = folders.length ? await this.inner.walk(folders.map((l) => ({ path: l.dir, depth: -1, key: true }))) : [];
     const out: WalkRequest[] = [];
-    for (let i = 0; i < dirs.length; i++) {
+    for (let i = 0; i < folders.length; i++) {
       const r = rs[i];
       const e = r?.entries[0];
-      if (!r?.key || (e && e.mtimeMs > since - RACY_MS)) return null;
-      out.push({ path: dirs[i]!, depth: -1, key: true, expect: r.key });
+      const was = folders[i]!;
+      if (!r?.key) return null;
+      // Changed since it was listed: compared with its own earlier lstat, so that no clock has to agree with
+      // another (a file server's, or this one set back). A unit folder added or removed also moves the link count.
+      if (was.mtimeMs === null ? e !== undefined : !e || e.mtimeMs !== was.mtimeMs || e.nlink !== was.nlink) return null;
+      // Changed in the same clock tick as the listing, which the times cannot tell apart.
+      if (e && e.mtimeMs > since - RACY_MS) return null;
+      out.push({ path: was.dir, depth: -1, key: true, expect: r.key });
     }
     for (const { req, key } of this.looked.values()) {
       if (key === undefined) return null;
