@@ -13,6 +13,7 @@ import { fixtureOrSkip, REPO_ROOT } from './helpers/fixtures';
 import { NativeWalker, findNativeWalker } from '../src/node/native';
 import { ReplayWalker, replayFileFor } from '../src/node/scan-replay';
 import { planBuildDir, traceListings, type ListedFolder } from '../src/core/layout';
+import type { Walker } from '../src/core/walk';
 import { pastRacyWindow } from './helpers/racy';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -190,6 +191,44 @@ test('a folder that changes after the layout pass listed it is never kept, even 
       }],
     ];
     for (const [what, change] of changes) assert.equal(await probesAfter(change), null, what);
+  } finally {
+    native.close();
+  }
+});
+
+test('probes go a slice at a time: a change near the start stops them, so that full answers never pile up', async (t) => {
+  const fx = fixtureOrSkip(t, 'mixed');
+  if (!fx) return;
+  const dir = path.join(tmp, 'probe-slices');
+  execFileSync('cp', ['-a', fx.buildDir, dir]);
+  await pastRacyWindow(Date.now());
+  const native = new NativeWalker(binary);
+  // The real walker, counting what it is asked.
+  let asked = 0;
+  const counting: Walker = {
+    name: native.name,
+    walk: (rs) => {
+      asked += rs.length;
+      return native.walk(rs);
+    },
+    read: (rs) => native.read(rs),
+    close: () => native.close(),
+  };
+  try {
+    // Thousands of distinct probes, as a kept scan of a few thousand units has: every entry, at several depths.
+    const entries = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort().map((p) => path.join(dir, p));
+    const requests = entries.flatMap((p) => [-1, 0, 1, 2, 3].map((depth) => ({ path: p, depth, key: true })));
+    assert.ok(requests.length > 3000, `${requests.length} probes`);
+    const answers = await native.walk(requests);
+    assert.ok(answers.every((a) => a.key), 'every answer has a key');
+    const probes = requests.map((r, i) => ({ ...r, expect: answers[i]!.key }));
+    assert.equal(await new ReplayWalker(counting).probe(probes), true, 'nothing changed');
+    assert.equal(asked, probes.length, 'all of them sent');
+    // The first entry changes: the first slice says so, and at most the one queued behind it went out too.
+    fs.utimesSync(entries[0]!, new Date(), new Date(1_600_000_000_000));
+    asked = 0;
+    assert.equal(await new ReplayWalker(counting).probe(probes), false, 'a change');
+    assert.ok(asked <= 2048, `${asked} of ${probes.length} probes sent`);
   } finally {
     native.close();
   }
