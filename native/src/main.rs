@@ -46,12 +46,12 @@
 //! nothing changed. Its stamp is a 128-bit FNV-1a of the helper's own source (another helper never vouches for
 //! this one's answers), of the request's depth and rules, of the entries, links and errors sections, and, for
 //! each file an inline rule picks, of its rel, rule, device, inode, size and ctime (which stands for its
-//! content: every write moves it and it cannot be set back). Where ctime and inode are
-//! unknown (not Unix) the stamp is zeros and the answer is always a full one. So it is when such a file changed
-//! in the last two seconds ("racy", as git says): file times come from a coarse clock, so a same-size write
-//! right after the read could leave (size, ctime) as they were, and the stamp would vouch for the old content.
-//! And so it is when reading such a file failed: what failed once (too many open files, an I/O error) may not
-//! fail again, with nothing in the stamp changed.
+//! content: every write moves it and it cannot be set back). Where ctime and inode are unknown (not Unix) the
+//! stamp is zeros and the answer is always a full one. So it is when such a file changed in the last two seconds
+//! ("racy", as git says): file times come from a coarse clock, so a same-size write right after the read could
+//! leave (size, ctime) as they were, and the stamp would vouch for the old content. And so it is when reading
+//! such a file failed: what failed once (too many open files, an I/O error) may not fail again, with nothing in
+//! the stamp changed.
 //!
 //! Options: `--version` prints the version and protocol and exits; `--threads N` sets the pool size
 //! (default: available parallelism, at most 8).
@@ -665,8 +665,7 @@ impl Walk<'_> {
     }
 }
 
-/// Reads the files the walk's inline rules picked, in the order they were listed.
-/// Reads the inline files of a listed walk; false when a read failed.
+/// Reads the files the walk's inline rules picked, in the order they were listed; false when a read failed.
 fn finish(out: &mut Out, rules: &[Rule]) -> bool {
     let mut all = true;
     for p in std::mem::take(&mut out.pend) {
@@ -702,8 +701,6 @@ impl Fnv {
     }
 }
 
-/// A keyed walk's stamp: everything its answer says, with each file an inline rule would read standing in for
-/// its content by (device, inode, size, ctime). Taken before the reads, so that an unchanged unit costs no read.
 /// The source this helper was built from. Stamps start from it, so that a helper that answers differently (a
 /// fix in what it reads, say) never vouches for what an earlier one answered: a memo made with that one misses.
 fn build_identity() -> &'static [u8; 16] {
@@ -717,6 +714,8 @@ fn build_identity() -> &'static [u8; 16] {
     })
 }
 
+/// A keyed walk's stamp: everything its answer says, with each file an inline rule would read standing in for
+/// its content by (device, inode, size, ctime). Taken before the reads, so that an unchanged unit costs no read.
 fn stamp_of(depth: i32, rules: &[Rule], o: &Out) -> [u8; 16] {
     let mut h = Fnv::new();
     h.feed(build_identity());
