@@ -54,13 +54,20 @@ interface JsonUnit {
 const unitsOf = (json: string): JsonUnit[] =>
   (JSON.parse(json) as { buildDirs: { profiles: { units: JsonUnit[] }[] }[] }).buildDirs.flatMap((b) => b.profiles.flatMap((p) => p.units));
 
-/** A copy of a fixture with a cache folder of its own, scanned until its output is kept for replay. */
-async function kept(t: TestContext, name: string, fixture: 'mixed' | 'v2' = 'mixed'): Promise<{ dir: string; cache: string; expected: string } | null> {
+/** A copy of a fixture's build dir, past the racy window of its copying; null (skipped) without the fixture. */
+async function settledCopy(t: TestContext, name: string, fixture: 'mixed' | 'v2'): Promise<string | null> {
   const fx = fixtureOrSkip(t, fixture);
   if (!fx) return null;
   const dir = path.join(tmp, name);
   execFileSync('cp', ['-a', fx.buildDir, dir]);
   await pastRacyWindow(Date.now());
+  return dir;
+}
+
+/** A copy of a fixture with a cache folder of its own, scanned until its output is kept for replay. */
+async function kept(t: TestContext, name: string, fixture: 'mixed' | 'v2' = 'mixed'): Promise<{ dir: string; cache: string; expected: string } | null> {
+  const dir = await settledCopy(t, name, fixture);
+  if (!dir) return null;
   const cache = path.join(tmp, `cache-${name}`);
   const expected = off(dir);
   // The first scan keeps the unit memo; the second, which had one, keeps its output too.
@@ -147,11 +154,8 @@ test('a changed folder is not kept for replay until it is past the racy window',
 });
 
 test('a folder that changes after the layout pass listed it is never kept, even with its time set back', async (t) => {
-  const fx = fixtureOrSkip(t, 'v2');
-  if (!fx) return;
-  const dir = path.join(tmp, 'listed-then-changed');
-  execFileSync('cp', ['-a', fx.buildDir, dir]);
-  await pastRacyWindow(Date.now());
+  const dir = await settledCopy(t, 'listed-then-changed', 'v2');
+  if (!dir) return;
   const native = new NativeWalker(binary);
   try {
     /** Lists the build dir as a scan's layout pass does, makes `change` (cargo, mid-scan), then asks for probes. */
@@ -197,11 +201,8 @@ test('a folder that changes after the layout pass listed it is never kept, even 
 });
 
 test('probes go a slice at a time: a change near the start stops them, so that full answers never pile up', async (t) => {
-  const fx = fixtureOrSkip(t, 'mixed');
-  if (!fx) return;
-  const dir = path.join(tmp, 'probe-slices');
-  execFileSync('cp', ['-a', fx.buildDir, dir]);
-  await pastRacyWindow(Date.now());
+  const dir = await settledCopy(t, 'probe-slices', 'mixed');
+  if (!dir) return;
   const native = new NativeWalker(binary);
   // The real walker, counting what it is asked.
   let asked = 0;
