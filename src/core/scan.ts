@@ -205,6 +205,8 @@ class Accountant {
   private readonly results = new Map<number, WalkResult>();
   private readonly measures = new Map<PlannedPath, Measure>();
   private readonly present = new Map<PlannedPath, boolean>();
+  /** Requests something other than a bucket path reads from (a unit, a shared folder, a path within it). */
+  private readonly pinned = new Set<string>();
   readonly requests: WalkRequest[] = [];
 
   constructor(
@@ -219,6 +221,28 @@ class Accountant {
     this.index.set(key, this.requests.length);
     const inline = rulesFor(p, layout);
     this.requests.push(inline ? { path: key, depth: p.depth, inline } : { path: key, depth: p.depth });
+  }
+
+  /**
+   * Plans the walk `p` needs. `pin`: something besides a bucket's measure reads the walk (a unit, a shared folder
+   * units are cut out of), so that it is held until its profile ends; a path within a walk pins that walk.
+   */
+  plan(p: PlannedPath, layout: 'v2' | 'legacy' | null, pin: boolean): void {
+    if (p.within) {
+      this.pinned.add(p.within.request);
+      return;
+    }
+    this.request(p, layout);
+    if (pin) this.pinned.add(p.path);
+  }
+
+  /**
+   * Measures bucket paths once walked and lets go of walks that nothing else reads: at 1M entries, thousands of
+   * folder lstats would otherwise wait for their profile's end. Their measures stay for the totals.
+   */
+  settleBuckets(paths: readonly PlannedPath[]): void {
+    const free = paths.filter((p) => !p.within && !this.pinned.has(p.path));
+    if (free.length) this.release(free, true);
   }
 
   private indexOf(p: PlannedPath): number | undefined {
@@ -1672,6 +1696,7 @@ async function runProfileJobs(
         }
         acc.release(paths, false);
       }
+      acc.settleBuckets(j.extra);
       await hooks.after?.(j, next);
     },
     first,
@@ -1699,9 +1724,9 @@ export async function scanPartial(
   const problems: ScanProblem[] = [];
   const acc = new Accountant(opts.walker, problems);
   const crates = pp.incremental.map((ip) => ({ ip, planned: incrementalPlanned(ip) }));
-  for (const p of pp.shared) if (!p.within) acc.request(p, null);
-  for (const u of pp.units) if (!isDirect(u)) for (const p of u.paths) if (!p.within) acc.request(p, u.layout);
-  for (const c of crates) acc.request(c.planned, null);
+  for (const p of pp.shared) acc.plan(p, null, true);
+  for (const u of pp.units) if (!isDirect(u)) for (const p of u.paths) acc.plan(p, u.layout, true);
+  for (const c of crates) acc.plan(c.planned, null, true);
   const digester = new UnitDigester(acc, opts.walker, opts.members);
   const state = new ProfileState(profileId(buildDir, pp.platform, pp.name), true);
   await runProfileJobs([...unitJobs(pp.units, 0, 0), ...incrementalJobs(crates, 0, 0)], [state], acc, digester, pp.shared, keep);
@@ -1727,15 +1752,15 @@ function planScan(locations: readonly BuildDirLocationLike[], walker: Walker, pr
   const jobs: Job[] = [];
   const profiles: { dir: number; id: string; pp: Omit<ProfilePlan, 'units'> }[] = [];
   plans.forEach(({ plan }, dir) => {
-    for (const b of plan.buckets) for (const p of b.paths) if (!p.within) acc.request(p, null);
+    for (const b of plan.buckets) for (const p of b.paths) acc.plan(p, null, false);
     const dirJobs: Job[] = [];
     for (const pp of plan.profiles) {
       const i = profiles.length;
       const crates = pp.incremental.map((ip) => ({ ip, planned: incrementalPlanned(ip) }));
-      for (const p of pp.shared) if (!p.within) acc.request(p, null);
-      for (const b of pp.buckets) for (const p of b.paths) if (!p.within) acc.request(p, null);
-      for (const u of pp.units) if (!isDirect(u)) for (const p of u.paths) if (!p.within) acc.request(p, u.layout);
-      for (const c of crates) acc.request(c.planned, null);
+      for (const p of pp.shared) acc.plan(p, null, true);
+      for (const b of pp.buckets) for (const p of b.paths) acc.plan(p, null, false);
+      for (const u of pp.units) if (!isDirect(u)) for (const p of u.paths) acc.plan(p, u.layout, true);
+      for (const c of crates) acc.plan(c.planned, null, true);
       const own = [...unitJobs(pp.units, i, dir), ...incrementalJobs(crates, i, dir)];
       // A profile with nothing to digest still has its moment in the stream, and its buckets a job to go with.
       if (own.length === 0) own.push({ kind: 'units', profile: i, dir, units: [], results: [], extra: [] });
