@@ -3,11 +3,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fixtureOrSkip } from './helpers/fixtures';
+import { fixtureOrSkip, REPO_ROOT } from './helpers/fixtures';
+import { NativeWalker } from '../src/node/native';
 import { createWalker } from '../src/node/walker';
 import { scanBuildDirs } from '../src/core/scan';
 import type { ScanResult, Unit } from '../src/core/model';
@@ -141,21 +142,46 @@ test('a unit folder that vanishes between planning and measuring (cargo running)
 });
 
 test('an unreadable folder: its size is not counted and the problem says so', async (t) => {
-  if (process.getuid?.() === 0) {
-    t.skip('running as root: permissions are not enforced, so EACCES cannot happen here');
-    return;
-  }
   const dir = copyOfV2(t, 'unreadable');
   if (!dir) return;
   const unit = someLibUnit(dir);
   fs.chmodSync(unit, 0);
   try {
-    const r = await scan(dir);
-    assert.ok(r.problems.some((p) => p.path.startsWith(unit) && /permission denied/.test(p.message)));
+    const problems = process.getuid?.() === 0 ? scanAsNobody(dir) : (await scan(dir)).problems;
+    assert.ok(
+      problems.some((p) => p.path.startsWith(unit) && /permission denied/.test(p.message)),
+      JSON.stringify(problems),
+    );
   } finally {
     fs.chmodSync(unit, 0o755);
   }
 });
+
+/**
+ * Root reads every folder whatever its mode: then the command line scans as nobody, for whom a mode means what
+ * it says, with the walker this run uses (copied where nobody can run it) and a cache folder of its own.
+ */
+function scanAsNobody(dir: string): { path: string; message: string }[] {
+  fs.chmodSync(tmp, 0o755);
+  const cache = path.join(tmp, 'nobody-cache');
+  fs.mkdirSync(cache, { mode: 0o777 });
+  fs.chmodSync(cache, 0o777);
+  let chosen = 'node';
+  if (walker instanceof NativeWalker) {
+    chosen = path.join(tmp, path.basename(walker.binary));
+    fs.copyFileSync(walker.binary, chosen);
+    fs.chmodSync(chosen, 0o755);
+  }
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli.js'), 'scan', dir, '--json', '--no-stale'], {
+    encoding: 'utf8',
+    uid: 65534,
+    gid: 65534,
+    env: { ...process.env, HOME: cache, XDG_CACHE_HOME: cache, CARGO_BUILD_DIR_WALKER: chosen, CARGO_BUILD_DIR_SCAN_CACHE: 'off' },
+    maxBuffer: 64 << 20,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { problems: { path: string; message: string }[] }).problems;
+}
 
 test('a build dir with no profile folder yet, and one that does not exist', async () => {
   const empty = path.join(tmp, 'empty-build-dir');
