@@ -214,15 +214,6 @@ class Accountant {
     private readonly problems: ScanProblem[],
   ) {}
 
-  request(p: PlannedPath, layout: 'v2' | 'legacy' | null): void {
-    const key = p.within ? p.within.request : p.path;
-    if (this.index.has(key)) return;
-    if (p.within) throw new Error(`internal: ${p.path} planned inside ${key}, which was not requested first`);
-    this.index.set(key, this.requests.length);
-    const inline = rulesFor(p, layout);
-    this.requests.push(inline ? { path: key, depth: p.depth, inline } : { path: key, depth: p.depth });
-  }
-
   /**
    * Plans the walk `p` needs. `pin`: something besides a bucket's measure reads the walk (a unit, a shared folder
    * units are cut out of), so that it is held until its profile ends; a path within a walk pins that walk.
@@ -232,8 +223,11 @@ class Accountant {
       this.pinned.add(p.within.request);
       return;
     }
-    this.request(p, layout);
     if (pin) this.pinned.add(p.path);
+    if (this.index.has(p.path)) return;
+    this.index.set(p.path, this.requests.length);
+    const inline = rulesFor(p, layout);
+    this.requests.push(inline ? { path: p.path, depth: p.depth, inline } : { path: p.path, depth: p.depth });
   }
 
   /**
