@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fixtureOrSkip, REPO_ROOT } from './helpers/fixtures';
 import { NativeWalker } from '../src/node/native';
+import { NOBODY } from './helpers/nobody';
 import { createWalker } from '../src/node/walker';
 import { scanBuildDirs } from '../src/core/scan';
 import type { ScanResult, Unit } from '../src/core/model';
@@ -174,8 +175,7 @@ function scanAsNobody(dir: string): { path: string; message: string }[] {
   }
   const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli.js'), 'scan', dir, '--json', '--no-stale'], {
     encoding: 'utf8',
-    uid: 65534,
-    gid: 65534,
+    ...NOBODY,
     env: { ...process.env, HOME: cache, XDG_CACHE_HOME: cache, CARGO_BUILD_DIR_WALKER: chosen, CARGO_BUILD_DIR_SCAN_CACHE: 'off' },
     maxBuffer: 64 << 20,
   });

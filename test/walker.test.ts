@@ -13,6 +13,7 @@ import { NodeWalker } from '../src/core/nodewalk';
 import { NativeWalker, NativeWalkerError, findNativeWalker } from '../src/node/native';
 import { createWalker } from '../src/node/walker';
 import { pastRacyWindow } from './helpers/racy';
+import { NOBODY } from './helpers/nobody';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cacheDir = path.join(repo, '.cache', 'walker');
@@ -347,7 +348,7 @@ describe('odd cases', () => {
       for (const [who, make] of Object.entries(walkers)) {
         const script = `const w = ${make}; w.walk([{ path: ${JSON.stringify(odd)}, depth: 1 }]).then(([r]) => {` +
           ' process.stdout.write(JSON.stringify({ entries: r.entries, errors: r.errors })); w.close(); });';
-        const run = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+        const run = spawnSync(process.execPath, ['-e', script], { ...NOBODY, encoding: 'utf8' });
         assert.equal(run.status, 0, run.stderr);
         const r = JSON.parse(run.stdout) as Pick<WalkResult, 'entries' | 'errors'>;
         assert.deepStrictEqual(r.errors, [{ rel: 'locked', code: 'EACCES' }], who);
@@ -752,7 +753,7 @@ describe('keyed walks (native)', () => {
     write(path.join(locked, 'a.txt'), 'alpha');
     fs.chmodSync(write(path.join(locked, 'b.txt'), 'beta'), 0o000);
     // Root reads any file: then the helper runs as nobody, who can list the folder but not read b.txt.
-    const as = isRoot ? { uid: 65534, gid: 65534 } : {};
+    const as = isRoot ? NOBODY : {};
     if (isRoot) for (const d of [tmp, base]) fs.chmodSync(d, 0o755);
     // Past the racy window, where only the failed read can withhold the key.
     await pastRacyWindow(Date.now());
